@@ -1,0 +1,122 @@
+import type { AddressInfo } from 'node:net';
+import { Authenticator } from './auth/authenticator.js';
+import { resolveJwtSecret } from './auth/jwt-secret.js';
+import { PasswordHasher } from './auth/passwords.js';
+import { TokenService } from './auth/tokens.js';
+import type { Config } from './config.js';
+import { locateDatabase } from './db/database.js';
+import { createDataSource } from './db/data-source.js';
+import type { QueryObserver } from './db/query-observer.js';
+import { MessagesService } from './domain/messages.service.js';
+import type { RoomEvent } from './domain/room-events.js';
+import { RoomsService } from './domain/rooms.service.js';
+import type { Services } from './domain/services.js';
+import { UsersService } from './domain/users.service.js';
+import { createErrorFormatter } from './graphql/errors.js';
+import { buildSchema } from './graphql/schema.js';
+import { createLogger, type Logger } from './logger.js';
+import { InProcessRoomEventBus } from './realtime/room-event-bus.js';
+import { createHttpTransport } from './transport/http.js';
+import { createWsTransport } from './transport/ws.js';
+
+export interface AppOptions {
+  /** Default: a pino logger built from the config. */
+  logger?: Logger;
+  /** Sees every SQL statement (tests count them). Default none. */
+  observeQuery?: QueryObserver;
+}
+
+/** A started server. */
+export interface RunningApp {
+  /** `http://host:port/graphql`; the WebSocket endpoint is the same URL with `ws:`. */
+  url: string;
+  port: number;
+  /**
+   * Stops accepting, closes sockets with 1001, drains HTTP, closes the database pool and stops the embedded
+   * PostgreSQL. Safe to call more than once; every call resolves when the first one finishes.
+   */
+  stop(): Promise<void>;
+}
+
+type Lifecycle = { state: 'running' } | { state: 'stopping'; done: Promise<void> };
+
+/**
+ * The composition root: opens the database (embedded when DATABASE_URL is unset), migrates it when configured,
+ * builds the services and serves GraphQL over HTTP and WebSocket on `config.port`.
+ * @throws when the database cannot be reached or migrated, or the port cannot be bound; whatever had started
+ *   by then is stopped first.
+ */
+export async function startApp(config: Config, options: AppOptions = {}): Promise<RunningApp> {
+  const log = options.logger ?? createLogger(config);
+  const cleanups: (() => Promise<void>)[] = [];
+  const unwind = async () => {
+    for (const cleanup of cleanups.reverse()) {
+      await cleanup().catch((error: unknown) => log.error({ err: error }, 'error while stopping'));
+    }
+  };
+
+  try {
+    const database = await locateDatabase(config, log);
+    cleanups.push(() => database.stop());
+    const dataSource = createDataSource({ url: database.url, logger: log, ...(options.observeQuery ? { observeQuery: options.observeQuery } : {}) });
+    await dataSource.initialize();
+    cleanups.push(() => dataSource.destroy());
+    if (config.migrateOnStart) {
+      const applied = await dataSource.runMigrations({ transaction: 'each' });
+      if (applied.length > 0) log.info({ migrations: applied.map((m) => m.name) }, 'applied migrations');
+    }
+
+    const tokens = new TokenService(await resolveJwtSecret(config), config.jwtTtlSeconds);
+    const events = new InProcessRoomEventBus<RoomEvent>();
+    const users = new UsersService(dataSource, new PasswordHasher(), tokens);
+    const services: Services = {
+      users,
+      rooms: new RoomsService(dataSource),
+      messages: new MessagesService(dataSource, events, { maxLength: config.messageMaxLength }),
+    };
+    const authenticator = new Authenticator(tokens, users);
+    const schema = buildSchema();
+    const production = config.nodeEnv === 'production';
+    const formatError = createErrorFormatter(log);
+
+    const http = createHttpTransport({ schema, services, authenticator, formatError, production });
+    const ws = createWsTransport({ httpServer: http.httpServer, schema, services, authenticator, formatError, production });
+    http.apollo.addPlugin(ws.drainPlugin);
+    await http.start();
+    cleanups.push(() => http.apollo.stop()); // drains HTTP and closes every socket with 1001
+
+    await new Promise<void>((resolve, reject) => {
+      http.httpServer.once('error', reject);
+      http.httpServer.listen(config.port, () => {
+        http.httpServer.off('error', reject);
+        resolve();
+      });
+    });
+    const { port } = http.httpServer.address() as AddressInfo;
+    const url = `http://localhost:${port}/graphql`;
+    log.info({ url, subscriptions: url.replace(/^http/, 'ws'), database: database.description }, 'Parley is listening');
+
+    let lifecycle: Lifecycle = { state: 'running' };
+    return {
+      url,
+      port,
+      stop() {
+        switch (lifecycle.state) {
+          case 'running': {
+            log.info('stopping');
+            const done = unwind().then(() => log.info('stopped'));
+            lifecycle = { state: 'stopping', done };
+            return done;
+          }
+          case 'stopping':
+            return lifecycle.done;
+          default:
+            return lifecycle satisfies never;
+        }
+      },
+    };
+  } catch (error) {
+    await unwind();
+    throw error;
+  }
+}

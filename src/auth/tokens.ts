@@ -1,0 +1,79 @@
+import { errors, jwtVerify, SignJWT } from 'jose';
+
+const ALGORITHM = 'HS256';
+/** The `iss` and `aud` of every token Parley issues and accepts. */
+export const TOKEN_ISSUER = 'parley';
+export const TOKEN_AUDIENCE = 'parley';
+
+export interface IssuedToken {
+  token: string;
+  expiresAt: Date;
+}
+
+/** The verified claims Parley uses. */
+export interface TokenClaims {
+  userId: string;
+  expiresAt: Date;
+}
+
+/** Why a token was refused; the message is safe to show to the client. */
+export class InvalidTokenError extends Error {
+  override name = 'InvalidTokenError';
+}
+
+/** Issues and verifies HS256 JWTs with `sub` = user id. */
+export class TokenService {
+  private readonly key: Uint8Array;
+
+  constructor(
+    secret: string,
+    /** Lifetime of issued tokens, in seconds. */
+    private readonly ttlSeconds: number,
+  ) {
+    this.key = new TextEncoder().encode(secret);
+  }
+
+  /** Issues a token for `userId` that expires `ttlSeconds` from now. */
+  async issue(userId: string): Promise<IssuedToken> {
+    const issuedAt = Math.floor(Date.now() / 1000);
+    const exp = issuedAt + this.ttlSeconds;
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+      .setSubject(userId)
+      .setIssuer(TOKEN_ISSUER)
+      .setAudience(TOKEN_AUDIENCE)
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(exp)
+      .sign(this.key);
+    return { token, expiresAt: new Date(exp * 1000) };
+  }
+
+  /**
+   * Verifies signature (HS256 only), `exp`, `iss` and `aud`.
+   * @throws InvalidTokenError saying whether the token expired or is invalid.
+   */
+  async verify(token: string): Promise<TokenClaims> {
+    try {
+      const { payload } = await jwtVerify(token, this.key, {
+        algorithms: [ALGORITHM],
+        issuer: TOKEN_ISSUER,
+        audience: TOKEN_AUDIENCE,
+        requiredClaims: ['exp', 'sub'],
+      });
+      return { userId: payload.sub as string, expiresAt: new Date((payload.exp as number) * 1000) };
+    } catch (error) {
+      if (error instanceof errors.JWTExpired) throw new InvalidTokenError('Token expired');
+      throw new InvalidTokenError('Invalid token');
+    }
+  }
+}
+
+/**
+ * The token in an authorization value: `Bearer <token>` gives `<token>`. Any other non-empty string is returned as
+ * is, so that a malformed credential is refused rather than silently treated as none. Undefined when absent.
+ */
+export function tokenFromAuthorization(authorization: unknown): string | undefined {
+  if (typeof authorization !== 'string' || authorization.trim() === '') return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  return match?.[1] ?? authorization;
+}

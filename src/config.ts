@@ -1,0 +1,93 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Parses a duration such as `3600`, `90s`, `15m`, `24h` or `7d` into seconds. */
+function durationSeconds(value: string): number | undefined {
+  const match = /^(\d+)\s*(s|m|h|d)?$/.exec(value.trim());
+  if (!match) return undefined;
+  const unit = { s: 1, m: 60, h: 3600, d: 86_400 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
+  return Number(match[1]) * unit;
+}
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { error: 'must be true or false' })
+  .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
+
+const envSchema = z.object({
+  PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65_535).default(4000),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  JWT_TTL: z
+    .string()
+    .default('24h')
+    .transform((v, ctx) => {
+      const seconds = durationSeconds(v);
+      if (seconds === undefined || seconds < 60) {
+        ctx.addIssue({ code: 'custom', message: 'must be a duration of at least 60s, such as 3600, 15m, 24h or 7d' });
+        return z.NEVER;
+      }
+      return seconds;
+    }),
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MESSAGE_MAX_LENGTH: z.coerce.number().int().min(1).max(100_000).default(4000),
+  DATA_DIR: z.string().min(1).default('./.data'),
+  MIGRATE_ON_START: booleanFlag.default(true),
+});
+
+/** Parley's validated configuration, read once from the environment. */
+export interface Config {
+  /** TCP port for HTTP and WebSocket; 0 picks a free one. Default 4000. */
+  port: number;
+  /** External PostgreSQL; when absent an embedded PostgreSQL is started under `dataDir`. */
+  databaseUrl: string | undefined;
+  /** HS256 secret; required in production, generated and kept in `dataDir` otherwise. */
+  jwtSecret: string | undefined;
+  /** Token lifetime in seconds. Default 24 h. */
+  jwtTtlSeconds: number;
+  nodeEnv: 'development' | 'production' | 'test';
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Longest message body after trimming, in characters. Default 4000. */
+  messageMaxLength: number;
+  /** Absolute directory for the embedded database and the development JWT secret. Default `./.data`. */
+  dataDir: string;
+  /** Run pending migrations at start. Default true. */
+  migrateOnStart: boolean;
+}
+
+/** Raised for an invalid environment; its message names every offending variable. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Reads and validates the environment.
+ * @throws ConfigError naming each variable with a bad value, or JWT_SECRET when it is missing in production.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // An empty variable counts as unset, so `PORT= npm start` means the default.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  if (e.NODE_ENV === 'production' && !e.JWT_SECRET) {
+    throw new ConfigError('Invalid configuration:\n  JWT_SECRET: is required when NODE_ENV=production');
+  }
+  return {
+    port: e.PORT,
+    databaseUrl: e.DATABASE_URL,
+    jwtSecret: e.JWT_SECRET,
+    jwtTtlSeconds: e.JWT_TTL,
+    nodeEnv: e.NODE_ENV,
+    logLevel: e.LOG_LEVEL,
+    messageMaxLength: e.MESSAGE_MAX_LENGTH,
+    dataDir: path.resolve(e.DATA_DIR),
+    migrateOnStart: e.MIGRATE_ON_START,
+  };
+}

@@ -1,0 +1,30 @@
+import { BadUserInputError } from './errors.js';
+
+/** A position in a room's sequence. Opaque to clients: `base64url("m1:<roomId>:<seq>")`. */
+export interface RoomPosition {
+  roomId: string;
+  seq: number;
+}
+
+const PREFIX = 'm1';
+
+/** Encodes the cursor of the message at `seq` in `roomId`. */
+export function encodeCursor(roomId: string, seq: number): string {
+  return Buffer.from(`${PREFIX}:${roomId}:${seq}`).toString('base64url');
+}
+
+/**
+ * Decodes a cursor that must belong to `roomId` and returns its seq.
+ * @throws BadUserInputError naming `argumentName` when the cursor is malformed or from another room.
+ */
+export function decodeCursor(cursor: string, roomId: string, argumentName: string): number {
+  const parts = Buffer.from(cursor, 'base64url').toString('utf8').split(':');
+  const seq = Number(parts[2]);
+  if (parts.length !== 3 || parts[0] !== PREFIX || !Number.isSafeInteger(seq) || seq < 0) {
+    throw new BadUserInputError(`${argumentName} is not a valid cursor`, argumentName);
+  }
+  if (parts[1] !== roomId) {
+    throw new BadUserInputError(`${argumentName} is a cursor of another room`, argumentName);
+  }
+  return seq;
+}

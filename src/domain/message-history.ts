@@ -1,0 +1,102 @@
+import type { EntityManager } from 'typeorm';
+import { Message } from '../db/entities/message.entity.js';
+import { decodeCursor, encodeCursor } from './cursor.js';
+import { BadUserInputError } from './errors.js';
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 100;
+
+/** Relay connection arguments for a room's history. */
+export interface HistoryArgs {
+  first?: number | null;
+  after?: string | null;
+  last?: number | null;
+  before?: string | null;
+}
+
+export interface MessageEdge {
+  cursor: string;
+  node: Message;
+}
+
+export interface MessagePage {
+  /** Ascending seq order, whichever direction was paged. */
+  edges: MessageEdge[];
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
+}
+
+interface PageQuery {
+  /** Exclusive bounds on seq. */
+  afterSeq: number | null;
+  beforeSeq: number | null;
+  size: number;
+  /** true: oldest first from `afterSeq` (first/after); false: newest first from `beforeSeq` (last/before). */
+  forward: boolean;
+}
+
+/**
+ * Validates the connection arguments. Without `first` or `last` the page is `first: 50` when only `after` is given
+ * and otherwise `last: 50` (the newest messages).
+ * @throws BadUserInputError for both first and last, a size outside 0-100, or a malformed or foreign cursor.
+ */
+function toPageQuery(roomId: string, args: HistoryArgs): PageQuery {
+  const { first, last, after, before } = args;
+  if (first != null && last != null) throw new BadUserInputError('Pass first or last, not both');
+  for (const [name, value] of [['first', first], ['last', last]] as const) {
+    if (value != null && (value < 0 || value > MAX_PAGE_SIZE)) {
+      throw new BadUserInputError(`${name} must be between 0 and ${MAX_PAGE_SIZE}`, name);
+    }
+  }
+  const afterSeq = after != null ? decodeCursor(after, roomId, 'after') : null;
+  const beforeSeq = before != null ? decodeCursor(before, roomId, 'before') : null;
+  const forward = first != null || (last == null && afterSeq !== null && beforeSeq === null);
+  return { afterSeq, beforeSeq, forward, size: (forward ? first : last) ?? DEFAULT_PAGE_SIZE };
+}
+
+/** Reads one page by keyset on (room_id, seq); never OFFSET. Two statements at most, whatever the page size. */
+export async function readHistoryPage(db: EntityManager, roomId: string, args: HistoryArgs): Promise<MessagePage> {
+  const query = toPageQuery(roomId, args);
+  const select = db.createQueryBuilder(Message, 'message').where('message.room_id = :roomId', { roomId });
+  if (query.afterSeq !== null) select.andWhere('message.seq > :afterSeq', { afterSeq: query.afterSeq });
+  if (query.beforeSeq !== null) select.andWhere('message.seq < :beforeSeq', { beforeSeq: query.beforeSeq });
+  const rows = await select
+    .orderBy('message.seq', query.forward ? 'ASC' : 'DESC')
+    .limit(query.size + 1) // one more than asked tells whether the page continues
+    .getMany();
+  const more = rows.length > query.size;
+  const page = rows.slice(0, query.size);
+  if (!query.forward) page.reverse();
+
+  // The other side of the page: does anything lie beyond the cursor we started from?
+  const startBound = query.forward ? query.afterSeq : query.beforeSeq;
+  const beyondStart = startBound !== null && (await existsBeyond(db, roomId, startBound, query.forward));
+
+  const edges = page.map((node) => ({ cursor: encodeCursor(roomId, node.seq), node }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: query.forward ? more : beyondStart,
+      hasPreviousPage: query.forward ? beyondStart : more,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
+}
+
+async function existsBeyond(db: EntityManager, roomId: string, seq: number, below: boolean): Promise<boolean> {
+  const rows: unknown[] = await db.query(
+    `SELECT 1 FROM messages WHERE room_id = $1 AND seq ${below ? '<=' : '>='} $2 LIMIT 1`,
+    [roomId, seq],
+  );
+  return rows.length > 0;
+}
+
+/** Messages with seq > `afterSeq`, ascending, at most `limit`: the replay source for live subscriptions. */
+export function readMessagesAfter(db: EntityManager, roomId: string, afterSeq: number, limit: number): Promise<Message[]> {
+  return db
+    .createQueryBuilder(Message, 'message')
+    .where('message.room_id = :roomId AND message.seq > :afterSeq', { roomId, afterSeq })
+    .orderBy('message.seq', 'ASC')
+    .limit(limit)
+    .getMany();
+}

@@ -1,0 +1,57 @@
+import type { EntityManager } from 'typeorm';
+import { RoomInvitation } from '../db/entities/room-invitation.entity.js';
+import { RoomMembership, type MembershipRole } from '../db/entities/room-membership.entity.js';
+import { Room } from '../db/entities/room.entity.js';
+import { ForbiddenError, NotFoundError } from './errors.js';
+import { isUuid } from './ids.js';
+import type { Viewer } from './viewer.js';
+
+/** A room together with where the viewer stands in it. */
+export interface RoomAccess {
+  room: Room;
+  /** The viewer's role, or null when not a member. */
+  role: MembershipRole | null;
+  /** The viewer has an open invitation. */
+  invited: boolean;
+}
+
+/** Public rooms are visible to everyone signed in; others only to their members and invitees. */
+export function isVisible(access: RoomAccess): boolean {
+  return access.room.kind === 'PUBLIC' || access.role !== null || access.invited;
+}
+
+/** Loads a room and the viewer's membership and invitation in one statement; null when the room does not exist. */
+export async function loadRoomAccess(db: EntityManager, viewer: Viewer, roomId: string): Promise<RoomAccess | null> {
+  if (!isUuid(roomId)) return null;
+  const { entities, raw } = await db
+    .createQueryBuilder(Room, 'room')
+    .leftJoin(RoomMembership, 'membership', 'membership.room_id = room.id AND membership.user_id = :viewerId', {
+      viewerId: viewer.id,
+    })
+    .leftJoin(RoomInvitation, 'invitation', 'invitation.room_id = room.id AND invitation.user_id = :viewerId')
+    .addSelect('membership.role', 'viewer_role')
+    .addSelect('invitation.user_id IS NOT NULL', 'viewer_invited')
+    .where('room.id = :roomId', { roomId })
+    .getRawAndEntities<{ viewer_role: MembershipRole | null; viewer_invited: boolean }>();
+  const room = entities[0];
+  const row = raw[0];
+  if (!room || !row) return null;
+  return { room, role: row.viewer_role, invited: row.viewer_invited };
+}
+
+/** The room when the viewer may see it. @throws NotFoundError otherwise, exactly as for a missing room. */
+export async function requireVisibleRoom(db: EntityManager, viewer: Viewer, roomId: string): Promise<RoomAccess> {
+  const access = await loadRoomAccess(db, viewer, roomId);
+  if (!access || !isVisible(access)) throw new NotFoundError('Room');
+  return access;
+}
+
+/**
+ * The room when the viewer is a member.
+ * @throws NotFoundError when the viewer cannot see the room; ForbiddenError when it can but has not joined.
+ */
+export async function requireMembership(db: EntityManager, viewer: Viewer, roomId: string): Promise<RoomAccess> {
+  const access = await requireVisibleRoom(db, viewer, roomId);
+  if (access.role === null) throw new ForbiddenError('You are not a member of this room');
+  return access;
+}

@@ -1,0 +1,97 @@
+import type { DataSource, Repository } from 'typeorm';
+import type { IssuedToken, TokenService } from '../auth/tokens.js';
+import type { PasswordHasher } from '../auth/passwords.js';
+import { User } from '../db/entities/user.entity.js';
+import { BadUserInputError, UnauthenticatedError } from './errors.js';
+import { isUuid } from './ids.js';
+import { isUniqueViolation } from './unique-violation.js';
+import type { Viewer } from './viewer.js';
+
+const USERNAME = /^[A-Za-z0-9_.-]{3,32}$/;
+const PASSWORD_MIN = 8;
+const PASSWORD_MAX = 128;
+const BAD_CREDENTIALS = 'Invalid username or password';
+
+export interface Session extends IssuedToken {
+  user: User;
+}
+
+/** Accounts: sign-up, sign-in, and looking users up. */
+export class UsersService {
+  private readonly users: Repository<User>;
+
+  constructor(
+    db: DataSource,
+    private readonly passwords: PasswordHasher,
+    private readonly tokens: TokenService,
+  ) {
+    this.users = db.getRepository(User);
+  }
+
+  /**
+   * Creates an account and signs it in.
+   * @throws BadUserInputError for an invalid username or password, or a username taken in any letter case.
+   */
+  async signUp(username: string, password: string): Promise<Session> {
+    if (!USERNAME.test(username)) {
+      throw new BadUserInputError(
+        'Username must be 3 to 32 characters of letters, digits, "_", "." or "-"',
+        'username',
+      );
+    }
+    const length = [...password].length;
+    if (length < PASSWORD_MIN || length > PASSWORD_MAX) {
+      throw new BadUserInputError(`Password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters`, 'password');
+    }
+    if (await this.findByUsername(username)) throw usernameTaken();
+    const passwordHash = await this.passwords.hash(password);
+    let user: User;
+    try {
+      user = await this.users.save(this.users.create({ username, passwordHash }));
+    } catch (error) {
+      if (isUniqueViolation(error, 'users_username_lower_key')) throw usernameTaken(); // lost a race
+      throw error;
+    }
+    return { user, ...(await this.tokens.issue(user.id)) };
+  }
+
+  /**
+   * Checks a username (any letter case) and password and issues a token.
+   * @throws UnauthenticatedError, the same one for an unknown user and a wrong password, after the same work.
+   */
+  async signIn(username: string, password: string): Promise<Session> {
+    const user = USERNAME.test(username) ? await this.findByUsername(username) : null;
+    const matches = await this.passwords.verify(user?.passwordHash, password);
+    if (!user || !matches) throw new UnauthenticatedError(BAD_CREDENTIALS);
+    return { user, ...(await this.tokens.issue(user.id)) };
+  }
+
+  /** The user behind a verified token; null when the account no longer exists. */
+  async findViewer(userId: string): Promise<Viewer | null> {
+    if (!isUuid(userId)) return null;
+    const user = await this.users.findOne({ where: { id: userId }, select: { id: true, username: true } });
+    return user ? { id: user.id, username: user.username } : null;
+  }
+
+  /** The viewer's own account. @throws UnauthenticatedError when it was deleted after the token was issued. */
+  async me(viewer: Viewer): Promise<User> {
+    const user = await this.users.findOneBy({ id: viewer.id });
+    if (!user) throw new UnauthenticatedError('Your account no longer exists');
+    return user;
+  }
+
+  /** Users by id, in no particular order; unknown ids are skipped. For DataLoader batches. */
+  findByIds(ids: readonly string[]): Promise<User[]> {
+    const valid = ids.filter(isUuid);
+    if (valid.length === 0) return Promise.resolve([]);
+    return this.users.createQueryBuilder('user').where('user.id = ANY(:ids)', { ids: valid }).getMany();
+  }
+
+  private findByUsername(username: string): Promise<User | null> {
+    return this.users.createQueryBuilder('user').where('lower(user.username) = lower(:username)', { username }).getOne();
+  }
+}
+
+function usernameTaken(): BadUserInputError {
+  return new BadUserInputError('Username is already taken', 'username');
+}

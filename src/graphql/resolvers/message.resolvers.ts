@@ -1,0 +1,9 @@
+import { encodeCursor } from '../../domain/cursor.js';
+import type { MessageResolvers } from '../__generated__/resolvers-types.js';
+import { loadOrFail } from './load-or-fail.js';
+
+export const Message: MessageResolvers = {
+  room: (message, _, ctx) => loadOrFail(ctx.loaders.rooms, message.roomId, 'Room'),
+  author: (message, _, ctx) => loadOrFail(ctx.loaders.users, message.authorId, 'User'),
+  cursor: (message) => encodeCursor(message.roomId, message.seq),
+};

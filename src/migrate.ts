@@ -1,0 +1,29 @@
+import { ConfigError, loadConfig } from './config.js';
+import { locateDatabase } from './db/database.js';
+import { createDataSource } from './db/data-source.js';
+import { createLogger } from './logger.js';
+
+/** `npm run migrate`: applies pending migrations to DATABASE_URL (or the embedded database) and exits. */
+async function migrate(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  const log = createLogger(config);
+  const database = await locateDatabase(config, log);
+  const dataSource = createDataSource({ url: database.url, logger: log });
+  try {
+    await dataSource.initialize();
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    log.info({ database: database.description, applied: applied.map((m) => m.name) }, applied.length ? 'migrated' : 'already up to date');
+  } finally {
+    await dataSource.destroy().catch(() => {});
+    await database.stop();
+  }
+}
+
+await migrate();

@@ -1,0 +1,79 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { pino } from 'pino';
+import { startApp, type RunningApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+
+/** A Parley server on port 0 with a database of its own, dropped by `stop()`. */
+export interface TestServer {
+  url: string;
+  wsUrl: string;
+  /** SQL statements sent by the server so far. */
+  readonly sqlStatements: readonly string[];
+  /** Runs SQL directly against this server's database (for assertions). */
+  sql<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  stop(): Promise<void>;
+}
+
+/** The PostgreSQL server the suite uses: DATABASE_URL (test/run-tests.ts sets it to an embedded one when unset). */
+function serverUrl(): string {
+  const url = process.env['DATABASE_URL'];
+  if (!url) throw new Error('DATABASE_URL is not set: run the suite with `npm test`');
+  return url;
+}
+
+function databaseUrl(name: string): string {
+  const url = new URL(serverUrl());
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function withAdminClient<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: serverUrl() });
+  await client.connect();
+  try {
+    return await run(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/** Starts a server on a fresh database; extra environment variables override the test defaults. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const name = `parley_test_${randomBytes(6).toString('hex')}`;
+  await withAdminClient((client) => client.query(`CREATE DATABASE ${name}`));
+  const url = databaseUrl(name);
+  const statements: string[] = [];
+  let app: RunningApp;
+  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  const dropDatabase = async () => {
+    await pool.end();
+    await withAdminClient((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+  };
+  try {
+    const config = loadConfig({
+      DATABASE_URL: url,
+      PORT: '0',
+      NODE_ENV: 'test',
+      JWT_SECRET: randomBytes(32).toString('hex'),
+      ...env,
+    });
+    app = await startApp(config, {
+      logger: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'fatal' }),
+      observeQuery: (sql) => statements.push(sql),
+    });
+  } catch (error) {
+    await dropDatabase();
+    throw error;
+  }
+  return {
+    url: app.url,
+    wsUrl: app.url.replace(/^http/, 'ws'),
+    sqlStatements: statements,
+    sql: async (text, params) => (await pool.query(text, params)).rows,
+    async stop() {
+      await app.stop();
+      await dropDatabase();
+    },
+  };
+}

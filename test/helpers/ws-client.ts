@@ -91,3 +91,25 @@ export function connectWs(wsUrl: string, connectionParams?: Record<string, unkno
     },
   };
 }
+
+/**
+ * graphql-ws does not acknowledge a subscription, so a test learns that one is live by sending probes until one
+ * arrives (each wait is bounded; nothing sleeps). Returns the first probe received: every message
+ * committed after it must be delivered.
+ */
+export async function waitUntilLive<TMessage extends { seq: number }>(
+  results: AsyncQueue<FormattedExecutionResult<{ messageAdded: TMessage }>>,
+  sendProbe: () => Promise<unknown>,
+  attempts = 50,
+): Promise<TMessage> {
+  for (let attempt = 0; attempt < attempts; attempt++) {
+    await sendProbe();
+    try {
+      const first = await results.take(200, 'a probe');
+      return first.data!.messageAdded;
+    } catch {
+      // not live yet: probe again
+    }
+  }
+  throw new Error(`subscription not live after ${attempts} probes`);
+}

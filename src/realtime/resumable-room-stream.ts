@@ -78,6 +78,10 @@ class ResumableRoomStream<TEvent extends Sequenced> implements AsyncGenerator<TE
   private async *deliver(): AsyncGenerator<TEvent, void> {
     try {
       let lastSeq = this.options.afterSeq ?? (await this.options.readLatestSeq());
+      if (this.options.afterSeq === undefined && this.arrived.length > 0) {
+        // Events that arrived while the latest seq was being read were committed after listening began: keep them.
+        lastSeq = Math.min(lastSeq, ...this.arrived.map((event) => event.seq - 1));
+      }
       if (this.options.afterSeq !== undefined) {
         for await (const event of this.readStoredAfter(lastSeq)) {
           yield event;

@@ -38,24 +38,37 @@ async function withAdminClient<T>(run: (client: pg.Client) => Promise<T>): Promi
   }
 }
 
-/** Starts a server on a fresh database; extra environment variables override the test defaults. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+/** A database of its own on the suite's PostgreSQL server. */
+export interface TestDatabase {
+  url: string;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
   const name = `parley_test_${randomBytes(6).toString('hex')}`;
   await withAdminClient((client) => client.query(`CREATE DATABASE ${name}`));
-  const url = databaseUrl(name);
+  return {
+    url: databaseUrl(name),
+    drop: () => withAdminClient((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => {}),
+  };
+}
+
+/** Starts a server on a fresh database; extra environment variables override the test defaults. */
+export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+  const database = await createTestDatabase();
   const statements: string[] = [];
   let app: RunningApp;
-  const pool = new pg.Pool({ connectionString: url, max: 2 });
+  const pool = new pg.Pool({ connectionString: database.url, max: 2 });
   // pool.end() resolves before its sockets have closed, so DROP DATABASE ... WITH (FORCE) may still terminate one:
   // that error is expected and must not become an uncaught exception.
   pool.on('error', () => {});
   const dropDatabase = async () => {
     await pool.end();
-    await withAdminClient((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    await database.drop();
   };
   try {
     const config = loadConfig({
-      DATABASE_URL: url,
+      DATABASE_URL: database.url,
       PORT: '0',
       NODE_ENV: 'test',
       JWT_SECRET: randomBytes(32).toString('hex'),

@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { MessagesDocument, SendMessageDocument } from './__generated__/graphql.js';
+import { roomWithMembers, signUp, type TestUser } from './helpers/fixtures.js';
+import { startTestServer, type TestServer } from './helpers/test-server.js';
+
+describe('DataLoader batching', () => {
+  let server: TestServer;
+  let authors: TestUser[];
+  let roomId: string;
+
+  before(async () => {
+    server = await startTestServer();
+    authors = [];
+    for (let i = 0; i < 10; i++) authors.push(await signUp(server));
+    roomId = (await roomWithMembers(authors[0]!, authors.slice(1))).id;
+    for (let i = 0; i < 100; i++) {
+      await authors[i % 10]!.http.data(SendMessageDocument, { roomId, body: `message ${i}` });
+    }
+  });
+  after(() => server.stop());
+
+  /** SQL statements the server sends to answer one history page with authors and rooms. */
+  async function statementsFor(last: number): Promise<string[]> {
+    const from = server.sqlStatements.length;
+    const page = await authors[0]!.http.data(MessagesDocument, { roomId, last });
+    assert.equal(page.messages.edges.length, last);
+    assert.equal(new Set(page.messages.edges.map((e) => e.node.author.id)).size, Math.min(10, last));
+    return server.sqlStatements.slice(from);
+  }
+
+  it('reads 100 messages by 10 authors in a small fixed number of statements, the same as for 10 messages', async () => {
+    const hundred = await statementsFor(100);
+    const ten = await statementsFor(10);
+    // token's user, room access, the page, then one batch each for authors and rooms
+    assert.equal(hundred.length, 5, hundred.join('\n'));
+    assert.equal(ten.length, hundred.length);
+    assert.equal(hundred.filter((sql) => /FROM "users"/.test(sql) && /ANY\(/.test(sql)).length, 1);
+    assert.equal(hundred.filter((sql) => /FROM "rooms"/.test(sql) && /ANY\(/.test(sql)).length, 1);
+  });
+});

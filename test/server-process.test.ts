@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { MeDocument, SignInDocument, SignUpDocument } from './__generated__/graphql.js';
+import { PASSWORD } from './helpers/fixtures.js';
+import { dataOf, postGraphQL } from './helpers/http-client.js';
+import { spawnServer } from './helpers/server-process.js';
+import { createTestDatabase, type TestDatabase } from './helpers/test-server.js';
+import { connectWs } from './helpers/ws-client.js';
+
+const SECRET = 'a-production-secret-of-at-least-32-chars';
+
+describe('the server process', () => {
+  let database: TestDatabase;
+  before(async () => (database = await createTestDatabase()));
+  after(() => database.drop());
+
+  it('logs where it listens and which database it uses, and on SIGTERM closes sockets with 1001 and exits 0', async () => {
+    const server = spawnServer({ DATABASE_URL: database.url, PORT: '0', NODE_ENV: 'production', JWT_SECRET: SECRET, LOG_LEVEL: 'info' });
+    const listening = await server.waitForLog('Parley is listening');
+    const url = listening['url'] as string;
+    assert.match(url, /^http:\/\/localhost:\d+\/graphql$/);
+    assert.equal(listening['subscriptions'], url.replace('http', 'ws'));
+    assert.equal(listening['database'], database.url); // no password in the test URL; a password would show as ***
+
+    const session = dataOf(await postGraphQL(url, SignUpDocument, { username: 'process_user', password: PASSWORD })).signUp;
+    const ws = connectWs(url.replace('http', 'ws'), { authorization: `Bearer ${session.token}` });
+    await ws.connected;
+
+    server.child.kill('SIGTERM');
+    assert.equal((await ws.closed).code, 1001);
+    assert.deepEqual(await server.exited, { code: 0, signal: null });
+    await server.waitForLog('stopped', 1000);
+  });
+
+  for (const [label, env, variable] of [
+    ['a non-numeric PORT', { PORT: 'abc' }, 'PORT'],
+    ['a MESSAGE_MAX_LENGTH of 0', { MESSAGE_MAX_LENGTH: '0' }, 'MESSAGE_MAX_LENGTH'],
+    ['a DATABASE_URL that is not a postgres URL', { DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+    ['a JWT_TTL that is not a duration', { JWT_TTL: 'forever' }, 'JWT_TTL'],
+    ['production without JWT_SECRET', { NODE_ENV: 'production', JWT_SECRET: undefined }, 'JWT_SECRET'],
+  ] as const) {
+    it(`refuses to start with ${label}, naming ${variable}`, async () => {
+      const server = spawnServer({ DATABASE_URL: database.url, PORT: '0', JWT_SECRET: SECRET, ...env });
+      const exit = await server.exited;
+      assert.equal(exit.code, 1);
+      assert.match(server.text, new RegExp(`^Invalid configuration:\\n  ${variable}: `, 'm'));
+    });
+  }
+});
+
+describe('npm start without DATABASE_URL (embedded PostgreSQL)', () => {
+  let dataDir: string;
+  before(async () => {
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'parley-embedded-'));
+    await chmod(dataDir, 0o755); // as root the embedded server runs as the OS user postgres
+  });
+  after(() => rm(dataDir, { recursive: true, force: true }));
+
+  it('keeps data and development tokens across restarts, and cleans up a postmaster left by a killed run', async () => {
+    const env = { DATABASE_URL: undefined, JWT_SECRET: undefined, DATA_DIR: dataDir, PORT: '0', NODE_ENV: 'development', LOG_LEVEL: 'info' };
+    const first = spawnServer(env);
+    const firstUrl = (await first.waitForLog('Parley is listening', 60_000))['url'] as string;
+    const session = dataOf(await postGraphQL(firstUrl, SignUpDocument, { username: 'embedded_user', password: PASSWORD })).signUp;
+    const postmasterPid = Number((await readFile(path.join(dataDir, 'postgres/postmaster.pid'), 'utf8')).split('\n')[0]);
+
+    first.child.kill('SIGKILL'); // no chance to stop PostgreSQL
+    await first.exited;
+    assert.doesNotThrow(() => process.kill(postmasterPid, 0), 'the postmaster outlives a SIGKILLed server');
+
+    const second = spawnServer(env);
+    await second.waitForLog('stopping a PostgreSQL postmaster left running by an earlier run', 60_000);
+    const secondUrl = (await second.waitForLog('Parley is listening', 60_000))['url'] as string;
+    // The account survived, and so did the generated JWT secret: the first run's token still works.
+    assert.equal(dataOf(await postGraphQL(secondUrl, MeDocument, {}, session.token)).me.id, session.user.id);
+    dataOf(await postGraphQL(secondUrl, SignInDocument, { username: 'embedded_user', password: PASSWORD }));
+
+    const newPostmasterPid = Number((await readFile(path.join(dataDir, 'postgres/postmaster.pid'), 'utf8')).split('\n')[0]);
+    second.child.kill('SIGTERM');
+    assert.deepEqual(await second.exited, { code: 0, signal: null });
+    assert.throws(() => process.kill(newPostmasterPid, 0), 'the embedded PostgreSQL is stopped with the server');
+    assert.equal(existsSync(path.join(dataDir, 'postgres/postmaster.pid')), false);
+  });
+});

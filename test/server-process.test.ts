@@ -7,11 +7,22 @@ import { after, before, describe, it } from 'node:test';
 import { MeDocument, SignInDocument, SignUpDocument } from './__generated__/graphql.js';
 import { PASSWORD } from './helpers/fixtures.js';
 import { dataOf, postGraphQL } from './helpers/http-client.js';
-import { spawnServer } from './helpers/server-process.js';
+import { spawnServer as spawn, type ServerProcess } from './helpers/server-process.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-server.js';
 import { connectWs } from './helpers/ws-client.js';
 
 const SECRET = 'a-production-secret-of-at-least-32-chars';
+
+// Every server a test starts is killed afterwards, also when the test failed before stopping it.
+const started: ServerProcess[] = [];
+function spawnServer(env: Record<string, string | undefined>): ServerProcess {
+  const server = spawn(env);
+  started.push(server);
+  return server;
+}
+after(() => {
+  for (const server of started) if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
+});
 
 describe('the server process', () => {
   let database: TestDatabase;
@@ -24,7 +35,10 @@ describe('the server process', () => {
     const url = listening['url'] as string;
     assert.match(url, /^http:\/\/localhost:\d+\/graphql$/);
     assert.equal(listening['subscriptions'], url.replace('http', 'ws'));
-    assert.equal(listening['database'], database.url); // no password in the test URL; a password would show as ***
+    const redacted = new URL(database.url);
+    if (redacted.password) redacted.password = '***';
+    assert.equal(listening['database'], redacted.toString());
+    assert.ok(!JSON.stringify(listening).includes(new URL(database.url).password || '\u0000'), 'the password is not logged');
 
     const session = dataOf(await postGraphQL(url, SignUpDocument, { username: 'process_user', password: PASSWORD })).signUp;
     const ws = connectWs(url.replace('http', 'ws'), { authorization: `Bearer ${session.token}` });

@@ -1,17 +1,10 @@
 import { startApp, type RunningApp } from './app.js';
-import { ConfigError, loadConfig, type Config } from './config.js';
+import { loadConfigOrExit } from './config.js';
 import { createLogger } from './logger.js';
 
 /** Reads the configuration, starts Parley and stops it cleanly on SIGINT/SIGTERM (exit 0). */
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
-  }
+  const config = loadConfigOrExit();
   const log = createLogger(config);
   let app: RunningApp;
   try {

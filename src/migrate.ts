@@ -1,18 +1,11 @@
-import { ConfigError, loadConfig } from './config.js';
+import { loadConfigOrExit } from './config.js';
 import { locateDatabase } from './db/database.js';
 import { createDataSource } from './db/data-source.js';
 import { createLogger } from './logger.js';
 
 /** `npm run migrate`: applies pending migrations to DATABASE_URL (or the embedded database) and exits. */
 async function migrate(): Promise<void> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
-  }
+  const config = loadConfigOrExit();
   const log = createLogger(config);
   const database = await locateDatabase(config, log);
   const dataSource = createDataSource({ url: database.url, logger: log });

@@ -7,9 +7,14 @@ import type { Config } from './config.js';
 import { locateDatabase } from './db/database.js';
 import { createDataSource } from './db/data-source.js';
 import type { QueryObserver } from './db/query-observer.js';
+import { systemClock, type Clock } from './domain/clock.js';
 import { MessagesService } from './domain/messages.service.js';
+import { ReactionsService } from './domain/reactions.service.js';
+import { ReadStateService } from './domain/read-state.service.js';
 import type { RoomEvent } from './domain/room-events.js';
+import { RoomStreamService } from './domain/room-stream.service.js';
 import { RoomsService } from './domain/rooms.service.js';
+import { TypingService } from './domain/typing.service.js';
 import type { Services } from './domain/services.js';
 import { UsersService } from './domain/users.service.js';
 import { createErrorFormatter } from './graphql/errors.js';
@@ -24,6 +29,8 @@ export interface AppOptions {
   logger?: Logger;
   /** Sees every SQL statement (tests count them). Default none. */
   observeQuery?: QueryObserver;
+  /** Time for typing expiry and throttling. Default the system clock. */
+  clock?: Clock;
 }
 
 /** A started server. */
@@ -68,12 +75,21 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 
     const tokens = new TokenService(await resolveJwtSecret(config), config.jwtTtlSeconds);
     const events = new InProcessRoomEventBus<RoomEvent>();
+    const clock = options.clock ?? systemClock;
     const users = new UsersService(dataSource, new PasswordHasher(), tokens);
     const services: Services = {
       users,
-      rooms: new RoomsService(dataSource),
+      rooms: new RoomsService(dataSource, events),
       messages: new MessagesService(dataSource, events, { maxLength: config.messageMaxLength }),
+      reactions: new ReactionsService(dataSource, events),
+      readState: new ReadStateService(dataSource, events, clock),
+      typing: new TypingService(dataSource, events, clock),
+      roomStream: new RoomStreamService(dataSource, events, { replayLimit: config.replayLimit }),
     };
+    cleanups.push(async () => {
+      services.typing.dispose();
+      services.readState.dispose();
+    });
     const authenticator = new Authenticator(tokens, users);
     const schema = buildSchema();
     const production = config.nodeEnv === 'production';

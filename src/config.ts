@@ -36,6 +36,7 @@ const envSchema = z.object({
   MESSAGE_MAX_LENGTH: z.coerce.number().int().min(1).max(100_000).default(4000),
   DATA_DIR: z.string().min(1).default('./.data'),
   MIGRATE_ON_START: booleanFlag.default(true),
+  REPLAY_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(1000),
 });
 
 /** Parley's validated configuration, read once from the environment. */
@@ -56,6 +57,8 @@ export interface Config {
   dataDir: string;
   /** Run pending migrations at start. Default true. */
   migrateOnStart: boolean;
+  /** Most events a resumed `roomEvents` subscription replays before it sends ResyncRequired. Default 1000. */
+  replayLimit: number;
 }
 
 /** Raised for an invalid environment; its message names every offending variable. */
@@ -89,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     messageMaxLength: e.MESSAGE_MAX_LENGTH,
     dataDir: path.resolve(e.DATA_DIR),
     migrateOnStart: e.MIGRATE_ON_START,
+    replayLimit: e.REPLAY_LIMIT,
   };
 }
 

@@ -16,19 +16,19 @@ describe('sending messages', () => {
   });
   after(() => server.stop());
 
-  it('numbers a room’s messages 1, 2, 3 and moves Room.lastSeq with them', async () => {
+  it('gives each message the room’s next seq (after bob’s join at seq 1) and moves Room.lastSeq with them', async () => {
     const room = await roomWithMembers(alice, [bob]);
     const sent = [];
     for (const [sender, body] of [[alice, 'one'], [bob, 'two'], [alice, 'three']] as const) {
       sent.push((await sender.http.data(SendMessageDocument, { roomId: room.id, body })).sendMessage);
     }
     assert.deepEqual(sent.map((m) => [m.seq, m.body, m.author.username]), [
-      [1, 'one', alice.username],
-      [2, 'two', bob.username],
-      [3, 'three', alice.username],
+      [2, 'one', alice.username],
+      [3, 'two', bob.username],
+      [4, 'three', alice.username],
     ]);
-    assert.equal(sent[2]!.room.lastSeq, 3);
-    assert.equal((await alice.http.data(RoomDocument, { id: room.id })).room?.lastSeq, 3);
+    assert.equal(sent[2]!.room.lastSeq, 4);
+    assert.equal((await alice.http.data(RoomDocument, { id: room.id })).room?.lastSeq, 4);
     // Another room has its own sequence.
     const other = await createRoom(alice);
     assert.equal((await alice.http.data(SendMessageDocument, { roomId: other.id, body: 'x' })).sendMessage.seq, 1);
@@ -40,10 +40,10 @@ describe('sending messages', () => {
       (i % 2 ? alice : bob).http.data(SendMessageDocument, { roomId: room.id, body: `parallel ${i}` }),
     );
     const seqs = (await Promise.all(sends)).map((r) => r.sendMessage.seq).sort((a, b) => a - b);
-    assert.deepEqual(seqs, Array.from({ length: 20 }, (_, i) => i + 1));
+    assert.deepEqual(seqs, Array.from({ length: 20 }, (_, i) => i + 2)); // seq 1 is bob's join
     const rows = await server.sql<{ seq: number }>('SELECT seq FROM messages WHERE room_id = $1 ORDER BY seq', [room.id]);
     assert.deepEqual(rows.map((r) => r.seq), seqs);
-    assert.equal((await alice.http.data(RoomDocument, { id: room.id })).room?.lastSeq, 20);
+    assert.equal((await alice.http.data(RoomDocument, { id: room.id })).room?.lastSeq, 21);
   });
 
   it('trims the body and enforces 1 to MESSAGE_MAX_LENGTH characters, saying why', async () => {
@@ -82,8 +82,8 @@ describe('sending messages', () => {
     await bob.http.data(JoinRoomDocument, { roomId: room.id });
     const bobs = (await bob.http.data(SendMessageDocument, { roomId: room.id, body: 'mine', clientMessageId: 'c-1' })).sendMessage;
     assert.notEqual(bobs.id, first.id);
-    assert.equal(bobs.seq, 2);
-    assert.equal((await alice.http.data(RoomDocument, { id: room.id })).room?.lastSeq, 2);
+    assert.equal(bobs.seq, 3); // 1: alice's message, 2: bob's join
+    assert.equal((await alice.http.data(RoomDocument, { id: room.id })).room?.lastSeq, 3);
   });
 
   it('stores one message when ten retries with the same clientMessageId race, and wastes no seq', async () => {

@@ -89,7 +89,7 @@ describe('resuming a subscription from a cursor', () => {
     const replayed = await sub.results.takeMany(3);
     assert.deepEqual(replayed.map((r) => r.data!.messageAdded.body), ['old 3', 'old 4', 'old 5']);
     await owner.http.data(SendMessageDocument, { roomId: room.id, body: 'new' });
-    assert.equal((await sub.results.take()).data!.messageAdded.seq, 6);
+    assert.equal((await sub.results.take()).data!.messageAdded.seq, sent.at(-1)!.seq + 1);
   });
 
   it('replays more than one storage page (450 messages) in order before going live', async () => {
@@ -99,7 +99,7 @@ describe('resuming a subscription from a cursor', () => {
     const client = connect();
     const sub = client.subscribe(MessageAddedDocument, { roomId: room.id, after: first.cursor });
     const replayed = await sub.results.takeMany(450, 20_000);
-    assert.deepEqual(replayed.map((r) => r.data!.messageAdded.seq), Array.from({ length: 450 }, (_, i) => i + 2));
+    assert.deepEqual(replayed.map((r) => r.data!.messageAdded.seq), Array.from({ length: 450 }, (_, i) => first.seq + 1 + i));
   });
 
   it('refuses a malformed cursor for that subscription only', async () => {

@@ -94,7 +94,8 @@ describe('rooms', () => {
     await bob.http.data(JoinRoomDocument, { roomId: room.id });
     assert.ok((await bob.http.data(RoomsDocument, {})).rooms.some((r) => r.id === room.id));
     assert.deepEqual((await bob.http.data(RoomInvitationsDocument, {})).roomInvitations, []);
-    assert.equal((await bob.http.data(SendMessageDocument, { roomId: room.id, body: 'hi' })).sendMessage.seq, 1);
+    // The room's log so far: 1 bob invited, 2 bob joined; the message takes seq 3.
+    assert.equal((await bob.http.data(SendMessageDocument, { roomId: room.id, body: 'hi' })).sendMessage.seq, 3);
   });
 
   it('treats a malformed room id as a missing room', async () => {

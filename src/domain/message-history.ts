@@ -90,13 +90,3 @@ async function existsBeyond(db: EntityManager, roomId: string, seq: number, belo
   );
   return rows.length > 0;
 }
-
-/** Messages with seq > `afterSeq`, ascending, at most `limit`: the replay source for live subscriptions. */
-export function readMessagesAfter(db: EntityManager, roomId: string, afterSeq: number, limit: number): Promise<Message[]> {
-  return db
-    .createQueryBuilder(Message, 'message')
-    .where('message.room_id = :roomId AND message.seq > :afterSeq', { roomId, afterSeq })
-    .orderBy('message.seq', 'ASC')
-    .limit(limit)
-    .getMany();
-}

@@ -1,11 +1,14 @@
 import type { DataSource } from 'typeorm';
 import { Message } from '../db/entities/message.entity.js';
-import { openResumableRoomStream } from '../realtime/resumable-room-stream.js';
-import { decodeCursor } from './cursor.js';
-import { BadUserInputError } from './errors.js';
-import { readHistoryPage, readMessagesAfter, type HistoryArgs, type MessagePage } from './message-history.js';
+import { MessageReaction } from '../db/entities/message-reaction.entity.js';
+import { BadUserInputError, ForbiddenError, NotFoundError } from './errors.js';
+import { isUuid } from './ids.js';
+import { requireMessageOfMember } from './message-access.js';
+import { validMessageBody } from './message-body.js';
+import { readHistoryPage, type HistoryArgs, type MessagePage } from './message-history.js';
 import { requireMembership } from './room-access.js';
-import { messageAdded, type RoomEvents, type RoomEvent } from './room-events.js';
+import type { RoomEvents } from './room-events.js';
+import { appendRoomEvent, takeNextSeq } from './room-log.js';
 import { isUniqueViolation } from './unique-violation.js';
 import type { Viewer } from './viewer.js';
 
@@ -17,7 +20,13 @@ export interface MessagesServiceOptions {
   maxLength: number;
 }
 
-/** Sending, reading and following a room's messages. */
+export interface SendMessageInput {
+  body: string;
+  clientMessageId?: string | null;
+  replyToId?: string | null;
+}
+
+/** Sending, editing, deleting and reading a room's messages. Every change is logged and published after commit. */
 export class MessagesService {
   constructor(
     private readonly db: DataSource,
@@ -26,30 +35,30 @@ export class MessagesService {
   ) {}
 
   /**
-   * Stores a message with the room's next seq and publishes it after commit. With `clientMessageId`, a retry
-   * (also a concurrent one) returns the message first stored under that id and stores nothing.
-   * @throws NotFoundError for a room the viewer cannot see; ForbiddenError for a non-member;
-   *   BadUserInputError for a bad body or clientMessageId, or a clientMessageId already used in another room.
+   * Stores a message under the seq of its MESSAGE_ADDED event. With `clientMessageId`, a retry (also a concurrent
+   * one) returns the message first stored under that id and stores nothing.
+   * @throws NotFoundError for a room the viewer cannot see or a reply target outside the room; ForbiddenError for
+   *   a non-member; BadUserInputError for a bad body or clientMessageId, or a clientMessageId used in another room.
    */
-  async send(viewer: Viewer, roomId: string, rawBody: string, clientMessageId?: string | null): Promise<Message> {
-    const body = this.validBody(rawBody);
+  async send(viewer: Viewer, roomId: string, input: SendMessageInput): Promise<Message> {
+    const body = validMessageBody(input.body, this.options.maxLength);
+    const { clientMessageId, replyToId } = input;
     if (clientMessageId != null) validateClientMessageId(clientMessageId);
     await requireMembership(this.db.manager, viewer, roomId);
+    if (replyToId != null) await this.requireReplyTarget(roomId, replyToId);
     if (clientMessageId != null) {
       const earlier = await this.findByClientMessageId(viewer, clientMessageId);
       if (earlier) return sameRoom(earlier, roomId);
     }
-    let message: Message;
+    let stored: { message: Message; event: Awaited<ReturnType<typeof appendRoomEvent>> };
     try {
-      message = await this.db.transaction(async (tx) => {
-        // The row lock on the room orders concurrent senders: seqs follow commit order with no gaps.
-        const [[counter]]: [[{ last_seq: number }], number] = await tx.query(
-          'UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq',
-          [roomId],
+      stored = await this.db.transaction(async (tx) => {
+        const seq = await takeNextSeq(tx, roomId);
+        const message = await tx.save(
+          tx.create(Message, { roomId, authorId: viewer.id, body, seq, clientMessageId, replyToId: replyToId ?? null }),
         );
-        return tx.save(
-          tx.create(Message, { roomId, authorId: viewer.id, body, seq: counter.last_seq, clientMessageId }),
-        );
+        const event = await appendRoomEvent(tx, roomId, { kind: 'MESSAGE_ADDED', actorId: viewer.id, messageId: message.id, message }, seq);
+        return { message, event };
       });
     } catch (error) {
       // A concurrent retry committed first; our transaction (and its seq) rolled back.
@@ -58,12 +67,62 @@ export class MessagesService {
       if (!winner) throw error;
       return sameRoom(winner, roomId);
     }
-    this.events.publish(roomId, messageAdded(message));
+    this.events.publish(roomId, stored.event);
+    return stored.message;
+  }
+
+  /**
+   * Replaces the body of the viewer's own message and sets `editedAt`.
+   * @throws NotFoundError / ForbiddenError as for `send`; ForbiddenError for someone else's message;
+   *   BadUserInputError for a bad body or a deleted message.
+   */
+  async edit(viewer: Viewer, messageId: string, rawBody: string): Promise<Message> {
+    const body = validMessageBody(rawBody, this.options.maxLength);
+    const { message: found } = await requireMessageOfMember(this.db.manager, viewer, messageId);
+    if (found.authorId !== viewer.id) throw new ForbiddenError('Only the author can edit a message');
+    const { message, event } = await this.db.transaction(async (tx) => {
+      const seq = await takeNextSeq(tx, found.roomId); // locks the room: edits and deletions serialize
+      const current = await tx.findOneByOrFail(Message, { id: messageId });
+      if (current.deletedAt) throw new BadUserInputError('Message was deleted', 'messageId');
+      current.body = body;
+      current.editedAt = new Date();
+      await tx.update(Message, { id: messageId }, { body, editedAt: current.editedAt });
+      const logged = await appendRoomEvent(tx, found.roomId, { kind: 'MESSAGE_EDITED', actorId: viewer.id, messageId, message: current }, seq);
+      return { message: current, event: logged };
+    });
+    this.events.publish(message.roomId, event);
     return message;
   }
 
   /**
-   * A page of the room's history for a member.
+   * Deletes a message for everyone: the text and reactions are removed from storage and a tombstone stays in
+   * history with `deletedAt` set. Deleting a tombstone again changes nothing.
+   * @throws NotFoundError / ForbiddenError as for `send`; ForbiddenError unless the viewer wrote the message or
+   *   owns the room.
+   */
+  async delete(viewer: Viewer, messageId: string): Promise<Message> {
+    const { message: found, access } = await requireMessageOfMember(this.db.manager, viewer, messageId);
+    if (found.authorId !== viewer.id && access.role !== 'OWNER') {
+      throw new ForbiddenError('Only the author or the room owner can delete a message');
+    }
+    if (found.deletedAt) return found;
+    const result = await this.db.transaction(async (tx) => {
+      const seq = await takeNextSeq(tx, found.roomId);
+      const current = await tx.findOneByOrFail(Message, { id: messageId });
+      if (current.deletedAt) return { message: current, event: undefined }; // a concurrent delete won
+      current.body = '';
+      current.deletedAt = new Date();
+      await tx.update(Message, { id: messageId }, { body: '', deletedAt: current.deletedAt });
+      await tx.delete(MessageReaction, { messageId });
+      const event = await appendRoomEvent(tx, found.roomId, { kind: 'MESSAGE_DELETED', actorId: viewer.id, messageId, message: current }, seq);
+      return { message: current, event };
+    });
+    if (result.event) this.events.publish(found.roomId, result.event);
+    return result.message;
+  }
+
+  /**
+   * A page of the room's history for a member (tombstones included).
    * @throws NotFoundError / ForbiddenError as for `send`; BadUserInputError for bad paging arguments.
    */
   async history(viewer: Viewer, roomId: string, args: HistoryArgs): Promise<MessagePage> {
@@ -71,37 +130,16 @@ export class MessagesService {
     return readHistoryPage(this.db.manager, roomId, args);
   }
 
-  /**
-   * The room's new messages for a member, exactly once each in seq order; with `after`, every message after that
-   * cursor is replayed first. Membership is checked once, when following starts.
-   * @throws NotFoundError / ForbiddenError as for `send`; BadUserInputError for a bad cursor.
-   */
-  async follow(viewer: Viewer, roomId: string, after?: string | null): Promise<AsyncGenerator<RoomEvent>> {
-    const afterSeq = after != null ? decodeCursor(after, roomId, 'after') : undefined;
-    await requireMembership(this.db.manager, viewer, roomId);
-    return openResumableRoomStream<RoomEvent>({
-      listen: (onEvent) => this.events.subscribe(roomId, onEvent),
-      readAfter: async (seq, limit) =>
-        (await readMessagesAfter(this.db.manager, roomId, seq, limit)).map(messageAdded),
-      readLatestSeq: async () => {
-        const [row]: { last_seq: number }[] = await this.db.query('SELECT last_seq FROM rooms WHERE id = $1', [roomId]);
-        return row?.last_seq ?? 0;
-      },
-      ...(afterSeq !== undefined ? { afterSeq } : {}),
-    });
+  /** Messages by id, in no particular order; for DataLoader batches (callers already checked access). */
+  findByIds(ids: readonly string[]): Promise<Message[]> {
+    const valid = ids.filter(isUuid);
+    if (valid.length === 0) return Promise.resolve([]);
+    return this.db.createQueryBuilder(Message, 'message').where('message.id = ANY(:ids)', { ids: valid }).getMany();
   }
 
-  private validBody(rawBody: string): string {
-    const body = rawBody.trim();
-    if (body.length === 0) throw new BadUserInputError('Message body must not be empty', 'body');
-    const length = [...body].length;
-    if (length > this.options.maxLength) {
-      throw new BadUserInputError(
-        `Message body is ${length} characters; the maximum is ${this.options.maxLength}`,
-        'body',
-      );
-    }
-    return body;
+  private async requireReplyTarget(roomId: string, replyToId: string): Promise<void> {
+    const target = isUuid(replyToId) ? await this.db.manager.findOne(Message, { where: { id: replyToId }, select: { id: true, roomId: true } }) : null;
+    if (!target || target.roomId !== roomId) throw new NotFoundError('Reply target message');
   }
 
   private findByClientMessageId(viewer: Viewer, clientMessageId: string): Promise<Message | null> {
@@ -112,10 +150,7 @@ export class MessagesService {
 function validateClientMessageId(clientMessageId: string): void {
   const length = [...clientMessageId].length;
   if (length < 1 || length > CLIENT_MESSAGE_ID_MAX) {
-    throw new BadUserInputError(
-      `clientMessageId must be 1 to ${CLIENT_MESSAGE_ID_MAX} characters`,
-      'clientMessageId',
-    );
+    throw new BadUserInputError(`clientMessageId must be 1 to ${CLIENT_MESSAGE_ID_MAX} characters`, 'clientMessageId');
   }
 }
 

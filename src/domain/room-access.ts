@@ -13,6 +13,8 @@ export interface RoomAccess {
   role: MembershipRole | null;
   /** The viewer has an open invitation. */
   invited: boolean;
+  /** Seq of the event that began the viewer's membership (0 for the creator, or when not a member). */
+  joinedSeq: number;
 }
 
 /** Public rooms are visible to everyone signed in; others only to their members and invitees. */
@@ -30,13 +32,24 @@ export async function loadRoomAccess(db: EntityManager, viewer: Viewer, roomId: 
     })
     .leftJoin(RoomInvitation, 'invitation', 'invitation.room_id = room.id AND invitation.user_id = :viewerId')
     .addSelect('membership.role', 'viewer_role')
+    .addSelect('membership.joined_seq', 'viewer_joined_seq')
     .addSelect('invitation.user_id IS NOT NULL', 'viewer_invited')
     .where('room.id = :roomId', { roomId })
-    .getRawAndEntities<{ viewer_role: MembershipRole | null; viewer_invited: boolean }>();
+    .getRawAndEntities<{ viewer_role: MembershipRole | null; viewer_joined_seq: number | null; viewer_invited: boolean }>();
   const room = entities[0];
   const row = raw[0];
   if (!room || !row) return null;
-  return { room, role: row.viewer_role, invited: row.viewer_invited };
+  return { room, role: row.viewer_role, invited: row.viewer_invited, joinedSeq: row.viewer_joined_seq ?? 0 };
+}
+
+/**
+ * As loadRoomAccess, but locks the room row first (`FOR UPDATE`), so that membership cannot change under the
+ * caller until its transaction ends. Use inside a transaction that then appends to the room's log.
+ */
+export async function lockRoomAccess(tx: EntityManager, viewer: Viewer, roomId: string): Promise<RoomAccess | null> {
+  if (!isUuid(roomId)) return null;
+  await tx.query('SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE', [roomId]);
+  return loadRoomAccess(tx, viewer, roomId);
 }
 
 /** The room when the viewer may see it. @throws NotFoundError otherwise, exactly as for a missing room. */

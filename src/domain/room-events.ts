@@ -1,19 +1,61 @@
 import type { Message } from '../db/entities/message.entity.js';
+import type { RoomEventData, RoomEventKind } from '../db/entities/room-event.entity.js';
 import type { RoomEventBus } from '../realtime/room-event-bus.js';
 
-/** A message was committed to a room. */
-export interface MessageAddedEvent {
-  readonly kind: 'messageAdded';
+/** A change that was committed to a room's log: it has a seq and is replayed on resume. */
+export interface PersistedRoomEvent {
+  readonly kind: RoomEventKind;
+  readonly roomId: string;
   readonly seq: number;
-  readonly message: Message;
+  readonly at: Date;
+  readonly actorId: string | null;
+  readonly messageId: string | null;
+  readonly targetUserId: string | null;
+  readonly data: RoomEventData;
+  /** The message the event is about, as stored when the event was read or published (saves a lookup). */
+  readonly message?: Message;
 }
 
-/** Everything published to a room's subscribers, after commit. */
-export type RoomEvent = MessageAddedEvent;
+/** Someone started or stopped typing. Ephemeral: no seq, never replayed. */
+export interface TypingChangedEvent {
+  readonly kind: 'TYPING_CHANGED';
+  readonly roomId: string;
+  readonly seq?: undefined;
+  readonly at: Date;
+  readonly userId: string;
+  readonly isTyping: boolean;
+}
+
+/** Someone's read position moved. Ephemeral: no seq, never replayed. */
+export interface ReadReceiptEvent {
+  readonly kind: 'READ_RECEIPT';
+  readonly roomId: string;
+  readonly seq?: undefined;
+  readonly at: Date;
+  readonly userId: string;
+  readonly lastReadSeq: number;
+}
+
+/** Told to a resuming subscriber that is more than the replay limit behind; it continues live after `lastSeq`. */
+export interface ResyncRequiredEvent {
+  readonly kind: 'RESYNC_REQUIRED';
+  readonly roomId: string;
+  readonly seq?: undefined;
+  readonly at: Date;
+  readonly lastSeq: number;
+}
+
+export type EphemeralRoomEvent = TypingChangedEvent | ReadReceiptEvent;
+
+/** What travels on the bus, published after commit. */
+export type RoomEvent = PersistedRoomEvent | EphemeralRoomEvent;
+
+/** What a room stream delivers to a subscriber. */
+export type DeliveredRoomEvent = RoomEvent | ResyncRequiredEvent;
 
 /** The bus the domain publishes room events to. */
 export type RoomEvents = RoomEventBus<RoomEvent>;
 
-export function messageAdded(message: Message): MessageAddedEvent {
-  return { kind: 'messageAdded', seq: message.seq, message };
+export function isPersisted(event: DeliveredRoomEvent): event is PersistedRoomEvent {
+  return event.seq !== undefined;
 }

@@ -1,32 +1,33 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { RoomInvitation } from '../db/entities/room-invitation.entity.js';
 import { RoomMembership } from '../db/entities/room-membership.entity.js';
 import { Room, type RoomKind } from '../db/entities/room.entity.js';
-import { BadUserInputError, NotFoundError } from './errors.js';
+import { BadUserInputError, ForbiddenError, NotFoundError } from './errors.js';
 import { isUuid } from './ids.js';
-import { loadRoomAccess, requireMembership, requireVisibleRoom, isVisible } from './room-access.js';
+import { isVisible, loadRoomAccess, lockRoomAccess, type RoomAccess } from './room-access.js';
+import type { PersistedRoomEvent, RoomEvents } from './room-events.js';
+import { appendRoomEvent } from './room-log.js';
 import type { Viewer } from './viewer.js';
 
 const NAME_MAX = 100;
 
-/** Rooms, memberships and invitations, with who may see and do what. */
+/** Rooms, memberships and invitations, with who may see and do what. Membership changes are logged. */
 export class RoomsService {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly events: RoomEvents,
+  ) {}
 
   /**
    * Creates a room owned by the viewer, who becomes its first member.
    * @throws BadUserInputError for a name outside 1-100 characters after trimming, or kind DIRECT.
    */
   async create(viewer: Viewer, rawName: string, kind: RoomKind): Promise<Room> {
-    const name = rawName.trim();
-    const length = [...name].length;
-    if (length < 1 || length > NAME_MAX) {
-      throw new BadUserInputError(`Room name must be 1 to ${NAME_MAX} characters after trimming`, 'name');
-    }
+    const name = validRoomName(rawName);
     if (kind === 'DIRECT') throw new BadUserInputError('DIRECT rooms cannot be created yet', 'kind');
     return this.db.transaction(async (tx) => {
       const room = await tx.save(tx.create(Room, { name, kind, createdById: viewer.id, lastSeq: 0 }));
-      await tx.insert(RoomMembership, { roomId: room.id, userId: viewer.id, role: 'OWNER' });
+      await tx.insert(RoomMembership, { roomId: room.id, userId: viewer.id, role: 'OWNER', joinedSeq: 0 });
       return room;
     });
   }
@@ -59,34 +60,32 @@ export class RoomsService {
   }
 
   /**
-   * Joins a public room, or a private room the viewer was invited to (using up the invitation). Idempotent.
+   * Joins a public room, or a private room the viewer was invited to (using up the invitation). Idempotent: only
+   * the first join is logged.
    * @throws NotFoundError when the viewer cannot see the room or was not invited to it.
    */
   join(viewer: Viewer, roomId: string): Promise<Room> {
-    return this.db.transaction(async (tx) => {
-      const access = await requireVisibleRoom(tx, viewer, roomId);
-      if (access.role !== null) return access.room;
+    return this.change(viewer, roomId, async (tx, access) => {
+      if (access.role !== null) return undefined;
       if (access.room.kind !== 'PUBLIC' && !access.invited) throw new NotFoundError('Room');
-      await tx
-        .createQueryBuilder()
-        .insert()
-        .into(RoomMembership)
-        .values({ roomId, userId: viewer.id, role: 'MEMBER' })
-        .orIgnore()
-        .execute();
+      const event = await appendRoomEvent(tx, roomId, { kind: 'MEMBER_JOINED', actorId: viewer.id, targetUserId: viewer.id });
+      await tx.insert(RoomMembership, { roomId, userId: viewer.id, role: 'MEMBER', joinedSeq: event.seq });
       await tx.delete(RoomInvitation, { roomId, userId: viewer.id });
-      return access.room;
-    });
+      return event;
+    }).then(({ room }) => room);
   }
 
   /**
-   * Ends the viewer's membership. Returns false when the viewer was not a member.
+   * Ends the viewer's membership; their subscriptions to the room end. Returns false when not a member.
    * @throws NotFoundError when the viewer cannot see the room.
    */
   async leave(viewer: Viewer, roomId: string): Promise<boolean> {
-    await requireVisibleRoom(this.db.manager, viewer, roomId);
-    const result = await this.db.manager.delete(RoomMembership, { roomId, userId: viewer.id });
-    return (result.affected ?? 0) > 0;
+    const { event } = await this.change(viewer, roomId, async (tx, access) => {
+      if (access.role === null) return undefined;
+      await tx.delete(RoomMembership, { roomId, userId: viewer.id });
+      return appendRoomEvent(tx, roomId, { kind: 'MEMBER_LEFT', actorId: viewer.id, targetUserId: viewer.id });
+    });
+    return event !== undefined;
   }
 
   /**
@@ -94,23 +93,60 @@ export class RoomsService {
    * @throws NotFoundError for a room the viewer cannot see or an unknown user; ForbiddenError for a non-member.
    */
   async invite(viewer: Viewer, roomId: string, userId: string): Promise<Room> {
-    const { room } = await requireMembership(this.db.manager, viewer, roomId);
-    if (!isUuid(userId)) throw new NotFoundError('User');
-    // One statement: invite unless already a member; an unknown user inserts nothing and is reported below.
-    const inserted: unknown[] = await this.db.query(
-      `INSERT INTO room_invitations (room_id, user_id, invited_by_id)
-       SELECT $1, u.id, $3 FROM users u
-       WHERE u.id = $2
-         AND NOT EXISTS (SELECT 1 FROM room_memberships m WHERE m.room_id = $1 AND m.user_id = u.id)
-       ON CONFLICT DO NOTHING
-       RETURNING user_id`,
-      [roomId, userId, viewer.id],
-    );
-    if (inserted.length === 0) {
-      const exists = await this.db.query('SELECT 1 FROM users WHERE id = $1', [userId]);
+    const { room } = await this.change(viewer, roomId, async (tx, access) => {
+      requireMember(access);
+      if (!isUuid(userId)) throw new NotFoundError('User');
+      // One statement: invite unless already a member; an unknown user inserts nothing and is reported below.
+      const inserted: unknown[] = await tx.query(
+        `INSERT INTO room_invitations (room_id, user_id, invited_by_id)
+         SELECT $1, u.id, $3 FROM users u
+         WHERE u.id = $2
+           AND NOT EXISTS (SELECT 1 FROM room_memberships m WHERE m.room_id = $1 AND m.user_id = u.id)
+         ON CONFLICT DO NOTHING
+         RETURNING user_id`,
+        [roomId, userId, viewer.id],
+      );
+      if (inserted.length > 0) return appendRoomEvent(tx, roomId, { kind: 'MEMBER_INVITED', actorId: viewer.id, targetUserId: userId });
+      const exists: unknown[] = await tx.query('SELECT 1 FROM users WHERE id = $1', [userId]);
       if (exists.length === 0) throw new NotFoundError('User');
-    }
+      return undefined;
+    });
     return room;
+  }
+
+  /**
+   * Renames a room (owner only); renaming to the current name changes nothing.
+   * @throws NotFoundError for a room the viewer cannot see; ForbiddenError for anyone but the owner;
+   *   BadUserInputError for a bad name.
+   */
+  async rename(viewer: Viewer, roomId: string, rawName: string): Promise<Room> {
+    const name = validRoomName(rawName);
+    const { room } = await this.change(viewer, roomId, async (tx, access) => {
+      requireOwner(access, 'rename');
+      if (access.room.name === name) return undefined;
+      await tx.update(Room, { id: roomId }, { name });
+      access.room.name = name;
+      return appendRoomEvent(tx, roomId, { kind: 'ROOM_RENAMED', actorId: viewer.id, data: { name } });
+    });
+    return room;
+  }
+
+  /**
+   * Removes another member (owner only); their subscriptions to the room end at once. Returns false when the
+   * user was not a member.
+   * @throws NotFoundError for a room the viewer cannot see; ForbiddenError for anyone but the owner;
+   *   BadUserInputError for removing oneself (leaveRoom does that).
+   */
+  async removeMember(viewer: Viewer, roomId: string, userId: string): Promise<boolean> {
+    const { event } = await this.change(viewer, roomId, async (tx, access) => {
+      requireOwner(access, 'remove members');
+      if (userId === viewer.id) throw new BadUserInputError('Use leaveRoom to leave a room you own', 'userId');
+      if (!isUuid(userId)) return undefined;
+      const removed = await tx.delete(RoomMembership, { roomId, userId });
+      if ((removed.affected ?? 0) === 0) return undefined;
+      return appendRoomEvent(tx, roomId, { kind: 'MEMBER_REMOVED', actorId: viewer.id, targetUserId: userId });
+    });
+    return event !== undefined;
   }
 
   /** Rooms by id, in no particular order; for DataLoader batches (callers already checked access). */
@@ -119,4 +155,42 @@ export class RoomsService {
     if (valid.length === 0) return Promise.resolve([]);
     return this.db.createQueryBuilder(Room, 'room').where('room.id = ANY(:ids)', { ids: valid }).getMany();
   }
+
+  /**
+   * Runs one change to a room the viewer can see, in a transaction holding the room's lock, and publishes the
+   * event it logged (if any) after commit. The returned room reflects the change.
+   */
+  private async change(
+    viewer: Viewer,
+    roomId: string,
+    apply: (tx: EntityManager, access: RoomAccess) => Promise<PersistedRoomEvent | undefined>,
+  ): Promise<{ room: Room; event: PersistedRoomEvent | undefined }> {
+    const result = await this.db.transaction(async (tx) => {
+      const access = await lockRoomAccess(tx, viewer, roomId);
+      if (!access || !isVisible(access)) throw new NotFoundError('Room');
+      const event = await apply(tx, access);
+      if (event) access.room.lastSeq = event.seq;
+      return { room: access.room, event };
+    });
+    if (result.event) this.events.publish(roomId, result.event);
+    return result;
+  }
+}
+
+function validRoomName(rawName: string): string {
+  const name = rawName.trim();
+  const length = [...name].length;
+  if (length < 1 || length > NAME_MAX) {
+    throw new BadUserInputError(`Room name must be 1 to ${NAME_MAX} characters after trimming`, 'name');
+  }
+  return name;
+}
+
+function requireMember(access: RoomAccess): void {
+  if (access.role === null) throw new ForbiddenError('You are not a member of this room');
+}
+
+function requireOwner(access: RoomAccess, action: string): void {
+  requireMember(access);
+  if (access.role !== 'OWNER') throw new ForbiddenError(`Only the room owner can ${action}`);
 }

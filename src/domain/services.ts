@@ -1,5 +1,9 @@
 import type { MessagesService } from './messages.service.js';
+import type { ReactionsService } from './reactions.service.js';
+import type { ReadStateService } from './read-state.service.js';
+import type { RoomStreamService } from './room-stream.service.js';
 import type { RoomsService } from './rooms.service.js';
+import type { TypingService } from './typing.service.js';
 import type { UsersService } from './users.service.js';
 
 /** The domain services, built once by the composition root. */
@@ -7,4 +11,8 @@ export interface Services {
   users: UsersService;
   rooms: RoomsService;
   messages: MessagesService;
+  reactions: ReactionsService;
+  readState: ReadStateService;
+  typing: TypingService;
+  roomStream: RoomStreamService;
 }

@@ -13,7 +13,11 @@ export interface GraphQLContext {
 }
 
 export function createContext(services: Services, auth: Authentication): GraphQLContext {
-  return { auth, services, loaders: createLoaders(services) };
+  return { auth, services, loaders: createLoaders(services, viewerOf(auth)) };
+}
+
+function viewerOf(auth: Authentication): Viewer | null {
+  return auth.kind === 'user' ? auth.viewer : null;
 }
 
 /**
@@ -36,5 +40,5 @@ export function requireViewer(context: GraphQLContext): Viewer {
 
 /** Gives a long-lived subscription fresh loaders for the next event, so it never serves rows cached earlier. */
 export function renewLoaders(context: GraphQLContext): void {
-  context.loaders = createLoaders(context.services);
+  context.loaders = createLoaders(context.services, viewerOf(context.auth));
 }

@@ -1,18 +1,36 @@
 import DataLoader from 'dataloader';
+import type { Message } from '../db/entities/message.entity.js';
 import type { Room } from '../db/entities/room.entity.js';
 import type { User } from '../db/entities/user.entity.js';
+import type { ReactionSummary } from '../domain/reactions.service.js';
+import { NOT_A_MEMBER, type ReadState } from '../domain/read-state.service.js';
 import type { Services } from '../domain/services.js';
+import type { Viewer } from '../domain/viewer.js';
 
 /** Batching loaders for one operation (or one subscription event): they cache, so they must not live longer. */
 export interface Loaders {
   users: DataLoader<string, User | null>;
   rooms: DataLoader<string, Room | null>;
+  messages: DataLoader<string, Message | null>;
+  /** Reactions per message id, as the viewer sees them. */
+  reactions: DataLoader<string, ReactionSummary[]>;
+  /** The viewer's read state per room id. */
+  readStates: DataLoader<string, ReadState>;
 }
 
-export function createLoaders(services: Services): Loaders {
+export function createLoaders(services: Services, viewer: Viewer | null): Loaders {
   return {
     users: new DataLoader(async (ids) => inOrder(ids, await services.users.findByIds(ids))),
     rooms: new DataLoader(async (ids) => inOrder(ids, await services.rooms.findByIds(ids))),
+    messages: new DataLoader(async (ids) => inOrder(ids, await services.messages.findByIds(ids))),
+    reactions: new DataLoader(async (ids) => {
+      const byMessage = await services.reactions.summarize(viewer, ids);
+      return ids.map((id) => byMessage.get(id) ?? []);
+    }),
+    readStates: new DataLoader(async (ids) => {
+      const byRoom = viewer ? await services.readState.readStates(viewer, ids) : new Map<string, ReadState>();
+      return ids.map((id) => byRoom.get(id) ?? NOT_A_MEMBER);
+    }),
   };
 }
 

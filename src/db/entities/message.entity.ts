@@ -2,7 +2,11 @@ import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, Primary
 import { Room } from './room.entity.js';
 import { User } from './user.entity.js';
 
-/** A message. `seq` numbers a room's messages 1, 2, 3, ... in commit order; history pages by (room_id, seq). */
+/**
+ * A message. `seq` is the seq of its MESSAGE_ADDED event in the room's log, so messages of a room are ordered by it
+ * (with gaps where other events sit); history pages by (room_id, seq). A deleted message keeps its row as a
+ * tombstone with an empty body.
+ */
 @Entity({ name: 'messages' })
 @Index('messages_room_id_seq_key', ['roomId', 'seq'], { unique: true })
 @Index('messages_author_id_client_message_id_key', ['authorId', 'clientMessageId'], {
@@ -28,6 +32,15 @@ export class Message {
   @Column({ name: 'client_message_id', type: 'varchar', length: 64, nullable: true })
   clientMessageId: string | null;
 
+  @Column({ name: 'reply_to_id', type: 'uuid', nullable: true })
+  replyToId: string | null;
+
+  @Column({ name: 'edited_at', type: 'timestamptz', nullable: true })
+  editedAt: Date | null;
+
+  @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true })
+  deletedAt: Date | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 
@@ -38,4 +51,8 @@ export class Message {
   @ManyToOne(() => User, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'author_id' })
   author?: Relation<User>;
+
+  @ManyToOne(() => Message, { onDelete: 'SET NULL' })
+  @JoinColumn({ name: 'reply_to_id' })
+  replyTo?: Relation<Message>;
 }

@@ -21,6 +21,14 @@ export class RoomMembership {
   @CreateDateColumn({ name: 'joined_at', type: 'timestamptz' })
   joinedAt: Date;
 
+  /** Seq of the MEMBER_JOINED event that began this membership (0 for the room's creator). */
+  @Column({ name: 'joined_seq', type: 'integer', default: 0 })
+  joinedSeq: number;
+
+  /** The member's read position; it never moves backwards. */
+  @Column({ name: 'last_read_seq', type: 'integer', default: 0 })
+  lastReadSeq: number;
+
   @ManyToOne(() => Room, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'room_id' })
   room?: Relation<Room>;

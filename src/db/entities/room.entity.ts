@@ -4,7 +4,7 @@ import { User } from './user.entity.js';
 export const ROOM_KINDS = ['PUBLIC', 'PRIVATE', 'DIRECT'] as const;
 export type RoomKind = (typeof ROOM_KINDS)[number];
 
-/** A chat room. `lastSeq` is the counter that numbers its messages; its row lock orders concurrent senders. */
+/** A chat room. `lastSeq` is the seq of its latest logged event; the row lock on it orders concurrent writers. */
 @Entity({ name: 'rooms' })
 export class Room {
   @PrimaryGeneratedColumn('uuid')

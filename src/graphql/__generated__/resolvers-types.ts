@@ -3,6 +3,8 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { User as UserEntity } from '../../db/entities/user.entity.js';
 import type { Room as RoomEntity } from '../../db/entities/room.entity.js';
 import type { Message as MessageEntity } from '../../db/entities/message.entity.js';
+import type { ReactionSummary as ReactionSummaryEntity } from '../../domain/reactions.service.js';
+import type { DeliveredRoomEvent as DeliveredRoomEventEntity, PersistedRoomEvent as PersistedRoomEventEntity, TypingChangedEvent as TypingChangedEventEntity, ReadReceiptEvent as ReadReceiptEventEntity, ResyncRequiredEvent as ResyncRequiredEventEntity } from '../../domain/room-events.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -28,19 +30,62 @@ export type AuthPayload = {
   user: User;
 };
 
+export type MemberInvited = RoomEvent & {
+  __typename?: 'MemberInvited';
+  at: Scalars['DateTime']['output'];
+  cursor: Scalars['String']['output'];
+  invitedBy?: Maybe<User>;
+  seq: Scalars['Int']['output'];
+  user?: Maybe<User>;
+};
+
+export type MemberJoined = RoomEvent & {
+  __typename?: 'MemberJoined';
+  at: Scalars['DateTime']['output'];
+  cursor: Scalars['String']['output'];
+  seq: Scalars['Int']['output'];
+  user?: Maybe<User>;
+};
+
+export type MemberLeft = RoomEvent & {
+  __typename?: 'MemberLeft';
+  at: Scalars['DateTime']['output'];
+  cursor: Scalars['String']['output'];
+  /** The owner who removed the member; null when the member left. */
+  removedBy?: Maybe<User>;
+  seq: Scalars['Int']['output'];
+  user?: Maybe<User>;
+};
+
 export type Message = {
   __typename?: 'Message';
   author: User;
-  /** The message text, trimmed. */
+  /** The message text, trimmed; an empty string once the message is deleted. */
   body: Scalars['String']['output'];
   /** The idempotency key given to `sendMessage`, if any. */
   clientMessageId?: Maybe<Scalars['String']['output']>;
   createdAt: Scalars['DateTime']['output'];
   /** An opaque cursor for `messages(after:/before:)` and `messageAdded(after:)`; equal to this message's edge cursor. */
   cursor: Scalars['String']['output'];
+  /** When it was deleted; the message stays in history as a tombstone with an empty body. */
+  deletedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** When the author last edited it. */
+  editedAt?: Maybe<Scalars['DateTime']['output']>;
   id: Scalars['ID']['output'];
+  /** One entry per emoji, in the order the emoji were first used. */
+  reactions: Array<Reaction>;
+  /** The message this one replies to (a tombstone if that was deleted; null if it no longer exists). */
+  replyTo?: Maybe<Message>;
   room: Room;
-  /** The message's position in its room: 1, 2, 3, ... with no gaps, in commit order. */
+  /** The seq of the event that added the message: messages are ordered by it (other events sit in the gaps). */
+  seq: Scalars['Int']['output'];
+};
+
+export type MessageAdded = RoomEvent & {
+  __typename?: 'MessageAdded';
+  at: Scalars['DateTime']['output'];
+  cursor: Scalars['String']['output'];
+  message: Message;
   seq: Scalars['Int']['output'];
 };
 
@@ -51,28 +96,63 @@ export type MessageConnection = {
   pageInfo: PageInfo;
 };
 
+export type MessageDeleted = RoomEvent & {
+  __typename?: 'MessageDeleted';
+  at: Scalars['DateTime']['output'];
+  cursor: Scalars['String']['output'];
+  /** The author or the room owner. */
+  deletedBy?: Maybe<User>;
+  /** The tombstone: empty body, `deletedAt` set. */
+  message: Message;
+  seq: Scalars['Int']['output'];
+};
+
 export type MessageEdge = {
   __typename?: 'MessageEdge';
   cursor: Scalars['String']['output'];
   node: Message;
 };
 
+export type MessageEdited = RoomEvent & {
+  __typename?: 'MessageEdited';
+  at: Scalars['DateTime']['output'];
+  cursor: Scalars['String']['output'];
+  /** The message as it is now. */
+  message: Message;
+  seq: Scalars['Int']['output'];
+};
+
 export type Mutation = {
   __typename?: 'Mutation';
+  /** React with an emoji (one grapheme of at most 32 bytes) or a `:shortcode:`; at most once per emoji. */
+  addReaction: Message;
   /** Create a room (name: 1-100 characters after trimming); the creator becomes its owner. */
   createRoom: Room;
+  /** Delete a message (its author or the room owner): the text is removed and a tombstone stays in history. */
+  deleteMessage: Message;
+  /** Replace the body of your own message; sets `editedAt`. */
+  editMessage: Message;
   /** Invite a user to a room the viewer is a member of. A private room becomes visible to the invitee, who may then join it. */
   inviteToRoom: Room;
   /** Join a public room, or a private room the viewer was invited to. Joining twice is harmless. */
   joinRoom: Room;
   /** Leave a room. Returns false when the viewer was not a member. */
   leaveRoom: Scalars['Boolean']['output'];
+  /** Move your read position to `seq` (a seq of this room); it never moves backwards. */
+  markRead: Room;
+  /** Remove a member (owner only). Their subscriptions to the room end at once. False when they were not a member. */
+  removeMember: Scalars['Boolean']['output'];
+  removeReaction: Message;
+  /** Rename a room (owner only). */
+  renameRoom: Room;
   /**
    * Send a message to a room the viewer is a member of. The body is trimmed and must be 1 to MESSAGE_MAX_LENGTH
    * characters. `clientMessageId` (at most 64 characters) makes the send idempotent: a retry with the same id
    * returns the original message and stores nothing new.
    */
   sendMessage: Message;
+  /** Tell the room's other members you are typing (refresh within 6 s to keep it on) or stopped. */
+  setTyping: Scalars['Boolean']['output'];
   /** Sign in; an unknown username and a wrong password give the same UNAUTHENTICATED error. */
   signIn: AuthPayload;
   /** Create an account. Username: 3-32 of `A-Z a-z 0-9 _ . -`, unique ignoring case. Password: 8-128 characters. */
@@ -80,9 +160,26 @@ export type Mutation = {
 };
 
 
+export type MutationAddReactionArgs = {
+  emoji: Scalars['String']['input'];
+  messageId: Scalars['ID']['input'];
+};
+
+
 export type MutationCreateRoomArgs = {
   kind?: InputMaybe<RoomKind>;
   name: Scalars['String']['input'];
+};
+
+
+export type MutationDeleteMessageArgs = {
+  messageId: Scalars['ID']['input'];
+};
+
+
+export type MutationEditMessageArgs = {
+  body: Scalars['String']['input'];
+  messageId: Scalars['ID']['input'];
 };
 
 
@@ -102,9 +199,40 @@ export type MutationLeaveRoomArgs = {
 };
 
 
+export type MutationMarkReadArgs = {
+  roomId: Scalars['ID']['input'];
+  seq: Scalars['Int']['input'];
+};
+
+
+export type MutationRemoveMemberArgs = {
+  roomId: Scalars['ID']['input'];
+  userId: Scalars['ID']['input'];
+};
+
+
+export type MutationRemoveReactionArgs = {
+  emoji: Scalars['String']['input'];
+  messageId: Scalars['ID']['input'];
+};
+
+
+export type MutationRenameRoomArgs = {
+  name: Scalars['String']['input'];
+  roomId: Scalars['ID']['input'];
+};
+
+
 export type MutationSendMessageArgs = {
   body: Scalars['String']['input'];
   clientMessageId?: InputMaybe<Scalars['String']['input']>;
+  replyToId?: InputMaybe<Scalars['ID']['input']>;
+  roomId: Scalars['ID']['input'];
+};
+
+
+export type MutationSetTypingArgs = {
+  isTyping: Scalars['Boolean']['input'];
   roomId: Scalars['ID']['input'];
 };
 
@@ -160,13 +288,72 @@ export type QueryRoomArgs = {
   id: Scalars['ID']['input'];
 };
 
+export type Reaction = {
+  __typename?: 'Reaction';
+  count: Scalars['Int']['output'];
+  /** An emoji (one grapheme) or a `:shortcode:`. */
+  emoji: Scalars['String']['output'];
+  /** Whether the viewer is among those who reacted with it. */
+  reactedByMe: Scalars['Boolean']['output'];
+};
+
+export type ReactionChanged = RoomEvent & {
+  __typename?: 'ReactionChanged';
+  /** True when the reaction was added, false when it was removed. */
+  added: Scalars['Boolean']['output'];
+  at: Scalars['DateTime']['output'];
+  cursor: Scalars['String']['output'];
+  emoji: Scalars['String']['output'];
+  message: Message;
+  seq: Scalars['Int']['output'];
+  user?: Maybe<User>;
+};
+
+/** Ephemeral: someone's read position moved. */
+export type ReadReceipt = RoomEvent & {
+  __typename?: 'ReadReceipt';
+  at: Scalars['DateTime']['output'];
+  cursor?: Maybe<Scalars['String']['output']>;
+  lastReadSeq: Scalars['Int']['output'];
+  seq?: Maybe<Scalars['Int']['output']>;
+  user: User;
+};
+
+/**
+ * Sent first to a subscriber that resumed more than REPLAY_LIMIT events behind: the events in between are not
+ * replayed. Refetch history (`messages(last: ...)`), then carry on: the stream continues live after `lastSeq`, and
+ * `cursor` resumes from there.
+ */
+export type ResyncRequired = RoomEvent & {
+  __typename?: 'ResyncRequired';
+  at: Scalars['DateTime']['output'];
+  cursor: Scalars['String']['output'];
+  lastSeq: Scalars['Int']['output'];
+  seq?: Maybe<Scalars['Int']['output']>;
+};
+
 export type Room = {
   __typename?: 'Room';
   id: Scalars['ID']['output'];
   kind: RoomKind;
-  /** The seq of the room's latest message (0 while the room has none). */
+  /** The viewer's read position (see `markRead`); 0 when the viewer is not a member. */
+  lastReadSeq: Scalars['Int']['output'];
+  /** The seq of the room's latest logged event (0 while it has none). Every message, edit, deletion, reaction, membership change and rename takes the next seq. */
   lastSeq: Scalars['Int']['output'];
   name: Scalars['String']['output'];
+  /** Messages by others after `lastReadSeq` that are not deleted; 0 when the viewer is not a member. */
+  unreadCount: Scalars['Int']['output'];
+};
+
+/**
+ * Something that happened in a room. Persisted events (everything but TypingChanged and ReadReceipt) carry the
+ * room's `seq` and a `cursor` to resume after; they are delivered exactly once, in seq order, and replayed on resume.
+ * Ephemeral events have neither and are never replayed.
+ */
+export type RoomEvent = {
+  at: Scalars['DateTime']['output'];
+  cursor?: Maybe<Scalars['String']['output']>;
+  seq?: Maybe<Scalars['Int']['output']>;
 };
 
 /** Who may see and join a room. */
@@ -178,6 +365,16 @@ export type RoomKind =
   /** Anyone signed in can see and join it. */
   | 'PUBLIC';
 
+export type RoomUpdated = RoomEvent & {
+  __typename?: 'RoomUpdated';
+  at: Scalars['DateTime']['output'];
+  cursor: Scalars['String']['output'];
+  /** The room's name after this change. */
+  name: Scalars['String']['output'];
+  room: Room;
+  seq: Scalars['Int']['output'];
+};
+
 export type Subscription = {
   __typename?: 'Subscription';
   /**
@@ -185,12 +382,35 @@ export type Subscription = {
    * message after that cursor, then continues live with no gap and no duplicate.
    */
   messageAdded: Message;
+  /**
+   * Everything that happens in a room (members only), one stream: persisted events exactly once in seq order, plus
+   * ephemeral typing and read receipts. With `after`, replays every event after that cursor first, then continues
+   * live with no gap; more than REPLAY_LIMIT events behind, a ResyncRequired comes instead of the replay. Ends with
+   * a FORBIDDEN error when the viewer leaves or is removed.
+   */
+  roomEvents: RoomEvent;
 };
 
 
 export type SubscriptionMessageAddedArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   roomId: Scalars['ID']['input'];
+};
+
+
+export type SubscriptionRoomEventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  roomId: Scalars['ID']['input'];
+};
+
+/** Ephemeral: someone started or stopped typing (expires by itself 6 s after the last `setTyping(true)`). */
+export type TypingChanged = RoomEvent & {
+  __typename?: 'TypingChanged';
+  at: Scalars['DateTime']['output'];
+  cursor?: Maybe<Scalars['String']['output']>;
+  isTyping: Scalars['Boolean']['output'];
+  seq?: Maybe<Scalars['Int']['output']>;
+  user: User;
 };
 
 export type User = {
@@ -277,16 +497,29 @@ export type ResolversTypes = {
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  MemberInvited: ResolverTypeWrapper<PersistedRoomEventEntity>;
+  MemberJoined: ResolverTypeWrapper<PersistedRoomEventEntity>;
+  MemberLeft: ResolverTypeWrapper<PersistedRoomEventEntity>;
   Message: ResolverTypeWrapper<MessageEntity>;
+  MessageAdded: ResolverTypeWrapper<PersistedRoomEventEntity>;
   MessageConnection: ResolverTypeWrapper<Omit<MessageConnection, 'edges'> & { edges: Array<ResolversTypes['MessageEdge']> }>;
+  MessageDeleted: ResolverTypeWrapper<PersistedRoomEventEntity>;
   MessageEdge: ResolverTypeWrapper<Omit<MessageEdge, 'node'> & { node: ResolversTypes['Message'] }>;
+  MessageEdited: ResolverTypeWrapper<PersistedRoomEventEntity>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Reaction: ResolverTypeWrapper<ReactionSummaryEntity>;
+  ReactionChanged: ResolverTypeWrapper<PersistedRoomEventEntity>;
+  ReadReceipt: ResolverTypeWrapper<ReadReceiptEventEntity>;
+  ResyncRequired: ResolverTypeWrapper<ResyncRequiredEventEntity>;
   Room: ResolverTypeWrapper<RoomEntity>;
+  RoomEvent: ResolverTypeWrapper<DeliveredRoomEventEntity>;
   RoomKind: RoomKind;
+  RoomUpdated: ResolverTypeWrapper<PersistedRoomEventEntity>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  TypingChanged: ResolverTypeWrapper<TypingChangedEventEntity>;
   User: ResolverTypeWrapper<UserEntity>;
 };
 
@@ -297,15 +530,28 @@ export type ResolversParentTypes = {
   DateTime: Scalars['DateTime']['output'];
   ID: Scalars['ID']['output'];
   Int: Scalars['Int']['output'];
+  MemberInvited: PersistedRoomEventEntity;
+  MemberJoined: PersistedRoomEventEntity;
+  MemberLeft: PersistedRoomEventEntity;
   Message: MessageEntity;
+  MessageAdded: PersistedRoomEventEntity;
   MessageConnection: Omit<MessageConnection, 'edges'> & { edges: Array<ResolversParentTypes['MessageEdge']> };
+  MessageDeleted: PersistedRoomEventEntity;
   MessageEdge: Omit<MessageEdge, 'node'> & { node: ResolversParentTypes['Message'] };
+  MessageEdited: PersistedRoomEventEntity;
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
+  Reaction: ReactionSummaryEntity;
+  ReactionChanged: PersistedRoomEventEntity;
+  ReadReceipt: ReadReceiptEventEntity;
+  ResyncRequired: ResyncRequiredEventEntity;
   Room: RoomEntity;
+  RoomEvent: DeliveredRoomEventEntity;
+  RoomUpdated: PersistedRoomEventEntity;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
+  TypingChanged: TypingChangedEventEntity;
   User: UserEntity;
 };
 
@@ -319,15 +565,53 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
+export type MemberInvitedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MemberInvited'] = ResolversParentTypes['MemberInvited']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  invitedBy?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type MemberJoinedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MemberJoined'] = ResolversParentTypes['MemberJoined']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type MemberLeftResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MemberLeft'] = ResolversParentTypes['MemberLeft']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  removedBy?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
 export type MessageResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Message'] = ResolversParentTypes['Message']> = {
   author?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
   body?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   clientMessageId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  deletedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  editedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  reactions?: Resolver<Array<ResolversTypes['Reaction']>, ParentType, ContextType>;
+  replyTo?: Resolver<Maybe<ResolversTypes['Message']>, ParentType, ContextType>;
   room?: Resolver<ResolversTypes['Room'], ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type MessageAddedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MessageAdded'] = ResolversParentTypes['MessageAdded']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
+  seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type MessageConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MessageConnection'] = ResolversParentTypes['MessageConnection']> = {
@@ -335,17 +619,42 @@ export type MessageConnectionResolvers<ContextType = GraphQLContext, ParentType 
   pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
 };
 
+export type MessageDeletedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MessageDeleted'] = ResolversParentTypes['MessageDeleted']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  deletedBy?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
+  seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
 export type MessageEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MessageEdge'] = ResolversParentTypes['MessageEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
 };
 
+export type MessageEditedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MessageEdited'] = ResolversParentTypes['MessageEdited']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
+  seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
+  addReaction?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationAddReactionArgs, 'emoji' | 'messageId'>>;
   createRoom?: Resolver<ResolversTypes['Room'], ParentType, ContextType, RequireFields<MutationCreateRoomArgs, 'kind' | 'name'>>;
+  deleteMessage?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationDeleteMessageArgs, 'messageId'>>;
+  editMessage?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationEditMessageArgs, 'body' | 'messageId'>>;
   inviteToRoom?: Resolver<ResolversTypes['Room'], ParentType, ContextType, RequireFields<MutationInviteToRoomArgs, 'roomId' | 'userId'>>;
   joinRoom?: Resolver<ResolversTypes['Room'], ParentType, ContextType, RequireFields<MutationJoinRoomArgs, 'roomId'>>;
   leaveRoom?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationLeaveRoomArgs, 'roomId'>>;
+  markRead?: Resolver<ResolversTypes['Room'], ParentType, ContextType, RequireFields<MutationMarkReadArgs, 'roomId' | 'seq'>>;
+  removeMember?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRemoveMemberArgs, 'roomId' | 'userId'>>;
+  removeReaction?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationRemoveReactionArgs, 'emoji' | 'messageId'>>;
+  renameRoom?: Resolver<ResolversTypes['Room'], ParentType, ContextType, RequireFields<MutationRenameRoomArgs, 'name' | 'roomId'>>;
   sendMessage?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationSendMessageArgs, 'body' | 'roomId'>>;
+  setTyping?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationSetTypingArgs, 'isTyping' | 'roomId'>>;
   signIn?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignInArgs, 'password' | 'username'>>;
   signUp?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignUpArgs, 'password' | 'username'>>;
 };
@@ -365,15 +674,74 @@ export type QueryResolvers<ContextType = GraphQLContext, ParentType extends Reso
   rooms?: Resolver<Array<ResolversTypes['Room']>, ParentType, ContextType>;
 };
 
+export type ReactionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Reaction'] = ResolversParentTypes['Reaction']> = {
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  emoji?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reactedByMe?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+};
+
+export type ReactionChangedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReactionChanged'] = ResolversParentTypes['ReactionChanged']> = {
+  added?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  emoji?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
+  seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type ReadReceiptResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ReadReceipt'] = ResolversParentTypes['ReadReceipt']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  cursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastReadSeq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  seq?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type ResyncRequiredResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ResyncRequired'] = ResolversParentTypes['ResyncRequired']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  lastSeq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  seq?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
 export type RoomResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Room'] = ResolversParentTypes['Room']> = {
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['RoomKind'], ParentType, ContextType>;
+  lastReadSeq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   lastSeq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  unreadCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type RoomEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RoomEvent'] = ResolversParentTypes['RoomEvent']> = {
+  __resolveType: TypeResolveFn<'MemberInvited' | 'MemberJoined' | 'MemberLeft' | 'MessageAdded' | 'MessageDeleted' | 'MessageEdited' | 'ReactionChanged' | 'ReadReceipt' | 'ResyncRequired' | 'RoomUpdated' | 'TypingChanged', ParentType, ContextType>;
+};
+
+export type RoomUpdatedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RoomUpdated'] = ResolversParentTypes['RoomUpdated']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  room?: Resolver<ResolversTypes['Room'], ParentType, ContextType>;
+  seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   messageAdded?: SubscriptionResolver<ResolversTypes['Message'], "messageAdded", ParentType, ContextType, RequireFields<SubscriptionMessageAddedArgs, 'roomId'>>;
+  roomEvents?: SubscriptionResolver<ResolversTypes['RoomEvent'], "roomEvents", ParentType, ContextType, RequireFields<SubscriptionRoomEventsArgs, 'roomId'>>;
+};
+
+export type TypingChangedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['TypingChanged'] = ResolversParentTypes['TypingChanged']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  cursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  isTyping?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  seq?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type UserResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = {
@@ -384,14 +752,27 @@ export type UserResolvers<ContextType = GraphQLContext, ParentType extends Resol
 export type Resolvers<ContextType = GraphQLContext> = {
   AuthPayload?: AuthPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
+  MemberInvited?: MemberInvitedResolvers<ContextType>;
+  MemberJoined?: MemberJoinedResolvers<ContextType>;
+  MemberLeft?: MemberLeftResolvers<ContextType>;
   Message?: MessageResolvers<ContextType>;
+  MessageAdded?: MessageAddedResolvers<ContextType>;
   MessageConnection?: MessageConnectionResolvers<ContextType>;
+  MessageDeleted?: MessageDeletedResolvers<ContextType>;
   MessageEdge?: MessageEdgeResolvers<ContextType>;
+  MessageEdited?: MessageEditedResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Reaction?: ReactionResolvers<ContextType>;
+  ReactionChanged?: ReactionChangedResolvers<ContextType>;
+  ReadReceipt?: ReadReceiptResolvers<ContextType>;
+  ResyncRequired?: ResyncRequiredResolvers<ContextType>;
   Room?: RoomResolvers<ContextType>;
+  RoomEvent?: RoomEventResolvers<ContextType>;
+  RoomUpdated?: RoomUpdatedResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
+  TypingChanged?: TypingChangedResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
 };
 

@@ -6,4 +6,6 @@ export const Message: MessageResolvers = {
   room: (message, _, ctx) => loadOrFail(ctx.loaders.rooms, message.roomId, 'Room'),
   author: (message, _, ctx) => loadOrFail(ctx.loaders.users, message.authorId, 'User'),
   cursor: (message) => encodeCursor(message.roomId, message.seq),
+  replyTo: (message, _, ctx) => (message.replyToId ? ctx.loaders.messages.load(message.replyToId) : null),
+  reactions: (message, _, ctx) => ctx.loaders.reactions.load(message.id),
 };

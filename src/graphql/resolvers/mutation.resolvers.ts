@@ -8,6 +8,13 @@ export const Mutation: MutationResolvers = {
   joinRoom: (_, { roomId }, ctx) => ctx.services.rooms.join(requireViewer(ctx), roomId),
   leaveRoom: (_, { roomId }, ctx) => ctx.services.rooms.leave(requireViewer(ctx), roomId),
   inviteToRoom: (_, { roomId, userId }, ctx) => ctx.services.rooms.invite(requireViewer(ctx), roomId, userId),
-  sendMessage: (_, { roomId, body, clientMessageId }, ctx) =>
-    ctx.services.messages.send(requireViewer(ctx), roomId, body, clientMessageId),
+  renameRoom: (_, { roomId, name }, ctx) => ctx.services.rooms.rename(requireViewer(ctx), roomId, name),
+  removeMember: (_, { roomId, userId }, ctx) => ctx.services.rooms.removeMember(requireViewer(ctx), roomId, userId),
+  sendMessage: (_, { roomId, ...input }, ctx) => ctx.services.messages.send(requireViewer(ctx), roomId, input),
+  editMessage: (_, { messageId, body }, ctx) => ctx.services.messages.edit(requireViewer(ctx), messageId, body),
+  deleteMessage: (_, { messageId }, ctx) => ctx.services.messages.delete(requireViewer(ctx), messageId),
+  addReaction: (_, { messageId, emoji }, ctx) => ctx.services.reactions.add(requireViewer(ctx), messageId, emoji),
+  removeReaction: (_, { messageId, emoji }, ctx) => ctx.services.reactions.remove(requireViewer(ctx), messageId, emoji),
+  setTyping: (_, { roomId, isTyping }, ctx) => ctx.services.typing.set(requireViewer(ctx), roomId, isTyping),
+  markRead: (_, { roomId, seq }, ctx) => ctx.services.readState.markRead(requireViewer(ctx), roomId, seq),
 };

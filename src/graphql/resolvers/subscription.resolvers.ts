@@ -1,14 +1,26 @@
 import type { Message as MessageEntity } from '../../db/entities/message.entity.js';
-import type { RoomEvent } from '../../domain/room-events.js';
+import type { DeliveredRoomEvent } from '../../domain/room-events.js';
 import { renewLoaders, requireViewer, type GraphQLContext } from '../context.js';
 import type { SubscriptionResolvers } from '../__generated__/resolvers-types.js';
+import { loadOrFail } from './load-or-fail.js';
+
+/** Each event is resolved with fresh loaders: a long-lived subscription must not serve rows cached earlier. */
+function freshEvent(event: DeliveredRoomEvent, _args: unknown, ctx: GraphQLContext): DeliveredRoomEvent {
+  renewLoaders(ctx);
+  return event;
+}
 
 export const Subscription: SubscriptionResolvers = {
   messageAdded: {
-    subscribe: (_, { roomId, after }, ctx) => ctx.services.messages.follow(requireViewer(ctx), roomId, after),
-    resolve: (event: RoomEvent, _args: unknown, ctx: GraphQLContext): MessageEntity => {
-      renewLoaders(ctx);
-      return event.message;
+    subscribe: (_, { roomId, after }, ctx) => ctx.services.roomStream.follow(requireViewer(ctx), roomId, after, 'messages'),
+    resolve: (event: DeliveredRoomEvent, args: unknown, ctx: GraphQLContext): Promise<MessageEntity> => {
+      freshEvent(event, args, ctx);
+      if (!('messageId' in event) || !event.messageId) throw new Error(`messageAdded got a ${event.kind} event`);
+      return event.message ? Promise.resolve(event.message) : loadOrFail(ctx.loaders.messages, event.messageId, 'Message');
     },
+  },
+  roomEvents: {
+    subscribe: (_, { roomId, after }, ctx) => ctx.services.roomStream.follow(requireViewer(ctx), roomId, after, 'all'),
+    resolve: freshEvent,
   },
 };

@@ -1,0 +1,89 @@
+import type { DataSource } from 'typeorm';
+import type { Message } from '../db/entities/message.entity.js';
+import { validateEmoji } from './emoji.js';
+import { BadUserInputError } from './errors.js';
+import { requireMessageOfMember } from './message-access.js';
+import type { RoomEvents } from './room-events.js';
+import { appendRoomEvent } from './room-log.js';
+import type { Viewer } from './viewer.js';
+
+/** One emoji's reactions to a message, as the viewer sees them. */
+export interface ReactionSummary {
+  emoji: string;
+  count: number;
+  reactedByMe: boolean;
+}
+
+/** Reactions: at most one per user per emoji per message; every change is logged and published after commit. */
+export class ReactionsService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly events: RoomEvents,
+  ) {}
+
+  /**
+   * Adds the viewer's reaction; a no-op (no event) when it is already there.
+   * @throws NotFoundError / ForbiddenError as for reading the message's room; BadUserInputError for an invalid
+   *   emoji or a deleted message.
+   */
+  add(viewer: Viewer, messageId: string, emoji: string): Promise<Message> {
+    return this.change(viewer, messageId, emoji, 'add');
+  }
+
+  /** Removes the viewer's reaction; a no-op when there is none. Errors as for `add`. */
+  remove(viewer: Viewer, messageId: string, emoji: string): Promise<Message> {
+    return this.change(viewer, messageId, emoji, 'remove');
+  }
+
+  /** Reaction summaries per message, for one viewer; messages without reactions are absent. For DataLoader. */
+  async summarize(viewer: Viewer | null, messageIds: readonly string[]): Promise<Map<string, ReactionSummary[]>> {
+    const rows: { message_id: string; emoji: string; count: string; mine: boolean }[] = await this.db.query(
+      `SELECT message_id, emoji, count(*) AS count, bool_or(user_id = $2) AS mine
+       FROM message_reactions WHERE message_id = ANY($1)
+       GROUP BY message_id, emoji ORDER BY message_id, min(created_at), emoji`,
+      [messageIds, viewer?.id ?? null],
+    );
+    const byMessage = new Map<string, ReactionSummary[]>();
+    for (const row of rows) {
+      const list = byMessage.get(row.message_id) ?? [];
+      list.push({ emoji: row.emoji, count: Number(row.count), reactedByMe: row.mine === true });
+      byMessage.set(row.message_id, list);
+    }
+    return byMessage;
+  }
+
+  private async change(viewer: Viewer, messageId: string, rawEmoji: string, change: 'add' | 'remove'): Promise<Message> {
+    const emoji = validateEmoji(rawEmoji);
+    const { message } = await requireMessageOfMember(this.db.manager, viewer, messageId);
+    if (message.deletedAt) throw new BadUserInputError('Message was deleted', 'messageId');
+    const event = await this.db.transaction(async (tx) => {
+      // Serialize with deletions (which clear reactions) by holding the room's lock from the start.
+      await tx.query('SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE', [message.roomId]);
+      const [current]: { deleted_at: Date | null }[] = await tx.query('SELECT deleted_at FROM messages WHERE id = $1', [messageId]);
+      if (current?.deleted_at) throw new BadUserInputError('Message was deleted', 'messageId');
+      const changed: unknown[] =
+        change === 'add'
+          ? await tx.query(
+              'INSERT INTO message_reactions (message_id, user_id, emoji) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1',
+              [messageId, viewer.id, emoji],
+            )
+          : (
+              await tx.query('DELETE FROM message_reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3 RETURNING 1', [
+                messageId,
+                viewer.id,
+                emoji,
+              ])
+            )[0];
+      if (changed.length === 0) return undefined;
+      return appendRoomEvent(tx, message.roomId, {
+        kind: change === 'add' ? 'REACTION_ADDED' : 'REACTION_REMOVED',
+        actorId: viewer.id,
+        messageId,
+        message,
+        data: { emoji },
+      });
+    });
+    if (event) this.events.publish(message.roomId, event);
+    return message;
+  }
+}

@@ -1,0 +1,64 @@
+import type { DataSource } from 'typeorm';
+import { openResumableRoomStream, type Decision } from '../realtime/resumable-room-stream.js';
+import { decodeCursor } from './cursor.js';
+import { ForbiddenError } from './errors.js';
+import { requireMembership } from './room-access.js';
+import type { DeliveredRoomEvent, RoomEvents } from './room-events.js';
+import { readRoomEventsAfter } from './room-log.js';
+import type { Viewer } from './viewer.js';
+
+export interface RoomStreamOptions {
+  /** Most persisted events a resume replays before ResyncRequired is sent instead (REPLAY_LIMIT). */
+  replayLimit: number;
+}
+
+/** Which events a subscription wants: the whole stream, or only new messages (the `messageAdded` view). */
+export type RoomStreamView = 'all' | 'messages';
+
+/** Following a room: one resumable stream of its events per subscriber, for members only. */
+export class RoomStreamService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly events: RoomEvents,
+    private readonly options: RoomStreamOptions,
+  ) {}
+
+  /**
+   * The room's events for a member, each persisted one exactly once in seq order; with `after`, every event after
+   * that cursor is replayed first (for the full view, at most REPLAY_LIMIT of them: beyond that a ResyncRequired
+   * comes first and the stream continues live). Ends with a ForbiddenError as soon as the viewer leaves or is
+   * removed, delivering nothing committed after that.
+   * @throws NotFoundError for a room the viewer cannot see; ForbiddenError for a non-member; BadUserInputError
+   *   for a bad cursor.
+   */
+  async follow(viewer: Viewer, roomId: string, after: string | null | undefined, view: RoomStreamView): Promise<AsyncGenerator<DeliveredRoomEvent, void>> {
+    const afterSeq = after != null ? decodeCursor(after, roomId, 'after') : undefined;
+    const { joinedSeq } = await requireMembership(this.db.manager, viewer, roomId);
+    const decide = (event: DeliveredRoomEvent): Decision => {
+      const endsMembership = event.kind === 'MEMBER_LEFT' || event.kind === 'MEMBER_REMOVED';
+      // An earlier membership's end (before a re-join) is history like any other event.
+      if (endsMembership && event.targetUserId === viewer.id && event.seq > joinedSeq) {
+        return new ForbiddenError('You are no longer a member of this room');
+      }
+      if (view === 'messages') return event.kind === 'MESSAGE_ADDED' ? 'deliver' : 'skip';
+      if (event.kind === 'TYPING_CHANGED' && event.userId === viewer.id) return 'skip'; // typing is for the others
+      return 'deliver';
+    };
+    return openResumableRoomStream<DeliveredRoomEvent>({
+      listen: (onEvent) => this.events.subscribe(roomId, onEvent),
+      readAfter: (seq, limit) => readRoomEventsAfter(this.db.manager, roomId, seq, limit),
+      readLatestSeq: async () => {
+        const [row]: { last_seq: number }[] = await this.db.query('SELECT last_seq FROM rooms WHERE id = $1', [roomId]);
+        return row?.last_seq ?? 0;
+      },
+      ...(afterSeq !== undefined ? { afterSeq } : {}),
+      ...(view === 'all'
+        ? {
+            replayLimit: this.options.replayLimit,
+            tooFarBehind: (lastSeq: number) => ({ kind: 'RESYNC_REQUIRED' as const, roomId, at: new Date(), lastSeq }),
+          }
+        : {}),
+      decide,
+    });
+  }
+}

@@ -1,0 +1,6 @@
+import type { RoomResolvers } from '../__generated__/resolvers-types.js';
+
+export const Room: RoomResolvers = {
+  lastReadSeq: async (room, _, ctx) => (await ctx.loaders.readStates.load(room.id)).lastReadSeq,
+  unreadCount: async (room, _, ctx) => (await ctx.loaders.readStates.load(room.id)).unreadCount,
+};

@@ -3,6 +3,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { startApp, type RunningApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import type { Clock } from '../../src/domain/clock.js';
 
 /** A Parley server on port 0 with a database of its own, dropped by `stop()`. */
 export interface TestServer {
@@ -54,7 +55,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 }
 
 /** Starts a server on a fresh database; extra environment variables override the test defaults. */
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export async function startTestServer(env: Record<string, string> = {}, options: { clock?: Clock } = {}): Promise<TestServer> {
   const database = await createTestDatabase();
   const statements: string[] = [];
   let app: RunningApp;
@@ -77,6 +78,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     app = await startApp(config, {
       logger: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'fatal' }),
       observeQuery: (sql) => statements.push(sql),
+      ...options,
     });
   } catch (error) {
     await dropDatabase();

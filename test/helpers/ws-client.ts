@@ -102,14 +102,26 @@ export async function waitUntilLive<TMessage extends { seq: number }>(
   sendProbe: () => Promise<unknown>,
   attempts = 50,
 ): Promise<TMessage> {
+  return waitUntilLiveWith(results, (data) => data.messageAdded, sendProbe, attempts);
+}
+
+/** waitUntilLive for any subscription: `pick` extracts the item from the first result that arrives. */
+export async function waitUntilLiveWith<TData, TItem>(
+  results: AsyncQueue<FormattedExecutionResult<TData>>,
+  pick: (data: TData) => TItem,
+  sendProbe: () => Promise<unknown>,
+  attempts = 50,
+): Promise<TItem> {
   for (let attempt = 0; attempt < attempts; attempt++) {
     await sendProbe();
+    let first: FormattedExecutionResult<TData>;
     try {
-      const first = await results.take(200, 'a probe');
-      return first.data!.messageAdded;
+      first = await results.take(200, 'a probe');
     } catch {
-      // not live yet: probe again
+      continue; // not live yet: probe again
     }
+    if (!first.data) throw new Error(`subscription failed: ${JSON.stringify(first.errors)}`);
+    return pick(first.data);
   }
   throw new Error(`subscription not live after ${attempts} probes`);
 }

@@ -316,7 +316,7 @@ export type ReadReceipt = RoomEvent & {
   cursor?: Maybe<Scalars['String']['output']>;
   lastReadSeq: Scalars['Int']['output'];
   seq?: Maybe<Scalars['Int']['output']>;
-  user: User;
+  user?: Maybe<User>;
 };
 
 /**
@@ -348,7 +348,8 @@ export type Room = {
 /**
  * Something that happened in a room. Persisted events (everything but TypingChanged and ReadReceipt) carry the
  * room's `seq` and a `cursor` to resume after; they are delivered exactly once, in seq order, and replayed on resume.
- * Ephemeral events have neither and are never replayed.
+ * Ephemeral events have neither and are never replayed. Fields naming a user are null when that account no longer
+ * exists.
  */
 export type RoomEvent = {
   at: Scalars['DateTime']['output'];
@@ -410,7 +411,7 @@ export type TypingChanged = RoomEvent & {
   cursor?: Maybe<Scalars['String']['output']>;
   isTyping: Scalars['Boolean']['output'];
   seq?: Maybe<Scalars['Int']['output']>;
-  user: User;
+  user?: Maybe<User>;
 };
 
 export type User = {
@@ -696,7 +697,7 @@ export type ReadReceiptResolvers<ContextType = GraphQLContext, ParentType extend
   cursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   lastReadSeq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   seq?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
-  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
@@ -740,7 +741,7 @@ export type TypingChangedResolvers<ContextType = GraphQLContext, ParentType exte
   cursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   isTyping?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   seq?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
-  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 

@@ -93,7 +93,7 @@ export const roomEventResolvers: Resolvers = {
     name: (e) => e.data.name ?? '',
     room: (e, _, ctx) => loadOrFail(ctx.loaders.rooms, e.roomId, 'Room'),
   },
-  TypingChanged: { seq: () => null, cursor: () => null, user: (e, _, ctx) => loadOrFail(ctx.loaders.users, e.userId, 'User') },
-  ReadReceipt: { seq: () => null, cursor: () => null, user: (e, _, ctx) => loadOrFail(ctx.loaders.users, e.userId, 'User') },
+  TypingChanged: { seq: () => null, cursor: () => null, user: (e, _, ctx) => user(e.userId, ctx) },
+  ReadReceipt: { seq: () => null, cursor: () => null, user: (e, _, ctx) => user(e.userId, ctx) },
   ResyncRequired: { seq: () => null, cursor: (e) => encodeCursor(e.roomId, e.lastSeq) },
 };

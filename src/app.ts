@@ -11,7 +11,7 @@ import { systemClock, type Clock } from './domain/clock.js';
 import { MessagesService } from './domain/messages.service.js';
 import { ReactionsService } from './domain/reactions.service.js';
 import { ReadStateService } from './domain/read-state.service.js';
-import type { RoomEvent } from './domain/room-events.js';
+import type { DeliveredRoomEvent, RoomEvent } from './domain/room-events.js';
 import { RoomStreamService } from './domain/room-stream.service.js';
 import { RoomsService } from './domain/rooms.service.js';
 import { TypingService } from './domain/typing.service.js';
@@ -21,6 +21,7 @@ import { createErrorFormatter } from './graphql/errors.js';
 import { buildSchema } from './graphql/schema.js';
 import { createLogger, type Logger } from './logger.js';
 import { InProcessRoomEventBus } from './realtime/room-event-bus.js';
+import { RoomFanOut } from './realtime/room-fan-out.js';
 import { createHttpTransport } from './transport/http.js';
 import { createWsTransport } from './transport/ws.js';
 
@@ -76,6 +77,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const tokens = new TokenService(await resolveJwtSecret(config), config.jwtTtlSeconds);
     const events = new InProcessRoomEventBus<RoomEvent>();
     const clock = options.clock ?? systemClock;
+    const fanOut = new RoomFanOut<DeliveredRoomEvent>(events);
     const users = new UsersService(dataSource, new PasswordHasher(), tokens);
     const services: Services = {
       users,
@@ -84,7 +86,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       reactions: new ReactionsService(dataSource, events),
       readState: new ReadStateService(dataSource, events, clock),
       typing: new TypingService(dataSource, events, clock),
-      roomStream: new RoomStreamService(dataSource, events, { replayLimit: config.replayLimit }),
+      roomStream: new RoomStreamService(dataSource, fanOut, { replayLimit: config.replayLimit }),
     };
     cleanups.push(async () => {
       services.typing.dispose();

@@ -1,9 +1,11 @@
 import type { DataSource } from 'typeorm';
-import { openResumableRoomStream, type Decision } from '../realtime/resumable-room-stream.js';
+import { EventQueue } from '../realtime/event-queue.js';
+import type { RoomFanOut } from '../realtime/room-fan-out.js';
+import type { Decision, EventSink } from '../realtime/room-subscriber.js';
 import { decodeCursor } from './cursor.js';
 import { ForbiddenError } from './errors.js';
 import { requireMembership } from './room-access.js';
-import type { DeliveredRoomEvent, RoomEvents } from './room-events.js';
+import type { DeliveredRoomEvent } from './room-events.js';
 import { readRoomEventsAfter } from './room-log.js';
 import type { Viewer } from './viewer.js';
 
@@ -15,11 +17,18 @@ export interface RoomStreamOptions {
 /** Which events a subscription wants: the whole stream, or only new messages (the `messageAdded` view). */
 export type RoomStreamView = 'all' | 'messages';
 
-/** Following a room: one resumable stream of its events per subscriber, for members only. */
+/**
+ * How a subscription's events leave the server when the transport writes them itself: subscribers with equal
+ * `groupKey` get identical bytes, so each event is rendered once per key. Without one, events are handed to the
+ * caller as an async iterator and executed per subscriber.
+ */
+export type DirectDelivery = Pick<EventSink<DeliveredRoomEvent>, 'groupKey' | 'deliver' | 'render' | 'writeRendered'>;
+
+/** Following a room: one subscriber of the room's fan-out per subscription, for members only. */
 export class RoomStreamService {
   constructor(
     private readonly db: DataSource,
-    private readonly events: RoomEvents,
+    private readonly fanOut: RoomFanOut<DeliveredRoomEvent>,
     private readonly options: RoomStreamOptions,
   ) {}
 
@@ -27,11 +36,18 @@ export class RoomStreamService {
    * The room's events for a member, each persisted one exactly once in seq order; with `after`, every event after
    * that cursor is replayed first (for the full view, at most REPLAY_LIMIT of them: beyond that a ResyncRequired
    * comes first and the stream continues live). Ends with a ForbiddenError as soon as the viewer leaves or is
-   * removed, delivering nothing committed after that.
+   * removed, delivering nothing committed after that. With `direct`, events go to it and the returned iterator
+   * yields nothing: it only ends (or fails) when the subscription does, and `return()` on it unsubscribes.
    * @throws NotFoundError for a room the viewer cannot see; ForbiddenError for a non-member; BadUserInputError
    *   for a bad cursor.
    */
-  async follow(viewer: Viewer, roomId: string, after: string | null | undefined, view: RoomStreamView): Promise<AsyncGenerator<DeliveredRoomEvent, void>> {
+  async follow(
+    viewer: Viewer,
+    roomId: string,
+    after: string | null | undefined,
+    view: RoomStreamView,
+    direct?: DirectDelivery,
+  ): Promise<AsyncGenerator<DeliveredRoomEvent, void>> {
     const afterSeq = after != null ? decodeCursor(after, roomId, 'after') : undefined;
     const { joinedSeq } = await requireMembership(this.db.manager, viewer, roomId);
     const decide = (event: DeliveredRoomEvent): Decision => {
@@ -44,21 +60,30 @@ export class RoomStreamService {
       if (event.kind === 'TYPING_CHANGED' && event.userId === viewer.id) return 'skip'; // typing is for the others
       return 'deliver';
     };
-    return openResumableRoomStream<DeliveredRoomEvent>({
-      listen: (onEvent) => this.events.subscribe(roomId, onEvent),
-      readAfter: (seq, limit) => readRoomEventsAfter(this.db.manager, roomId, seq, limit),
-      readLatestSeq: async () => {
-        const [row]: { last_seq: number }[] = await this.db.query('SELECT last_seq FROM rooms WHERE id = $1', [roomId]);
-        return row?.last_seq ?? 0;
+    let unsubscribe = () => {};
+    const queue = new EventQueue<DeliveredRoomEvent>(() => unsubscribe());
+    const sink: EventSink<DeliveredRoomEvent> = direct
+      ? { ...direct, end: (error) => queue.end(error) }
+      : { deliver: (event) => queue.push(event), end: (error) => queue.end(error) };
+    ({ unsubscribe } = this.fanOut.subscribe({
+      roomId,
+      sink,
+      afterSeq,
+      decide,
+      log: {
+        readAfter: (seq, limit) => readRoomEventsAfter(this.db.manager, roomId, seq, limit),
+        readLatestSeq: async () => {
+          const [row]: { last_seq: number }[] = await this.db.query('SELECT last_seq FROM rooms WHERE id = $1', [roomId]);
+          return row?.last_seq ?? 0;
+        },
       },
-      ...(afterSeq !== undefined ? { afterSeq } : {}),
       ...(view === 'all'
         ? {
             replayLimit: this.options.replayLimit,
             tooFarBehind: (lastSeq: number) => ({ kind: 'RESYNC_REQUIRED' as const, roomId, at: new Date(), lastSeq }),
           }
         : {}),
-      decide,
-    });
+    }));
+    return queue;
   }
 }

@@ -1,0 +1,147 @@
+import { FanOutCounters } from './fan-out-counters.js';
+import type { RoomEventBus, Unsubscribe } from './room-event-bus.js';
+import { RoomSubscriber, type RoomSubscriberOptions, type Sequenced } from './room-subscriber.js';
+
+interface Room<TEvent extends Sequenced> {
+  readonly subscribers: Set<RoomSubscriber<TEvent>>;
+  readonly stopListening: Unsubscribe;
+  /** Events waiting for the room's pipeline, which handles one event at a time, in publish order. */
+  readonly queue: TEvent[];
+  draining: boolean;
+}
+
+/**
+ * Subscribers indexed by room, one bus listener per room. For each event it decides per subscriber (in order, with
+ * gap and duplicate handling in RoomSubscriber), renders once per group of live subscribers that share a group
+ * key, and writes the same payload to each of them. Only the room's own subscribers do any work for an event.
+ */
+export class RoomFanOut<TEvent extends Sequenced> {
+  readonly counters = new FanOutCounters();
+  private readonly rooms = new Map<string, Room<TEvent>>();
+
+  constructor(private readonly bus: RoomEventBus<TEvent>) {}
+
+  /**
+   * Registers a subscriber and starts its delivery (replay first when it resumes). The returned function removes
+   * it; the subscriber also leaves the index by itself when it ends.
+   */
+  subscribe(options: RoomSubscriberOptions<TEvent>): { subscriber: RoomSubscriber<TEvent>; unsubscribe: () => void } {
+    const { sink } = options;
+    const unsubscribe = () => this.remove(subscriber);
+    const subscriber = new RoomSubscriber<TEvent>({
+      ...options,
+      sink: {
+        groupKey: sink.groupKey,
+        deliver: async (event) => {
+          this.counters.singleDeliveries++;
+          await sink.deliver(event);
+        },
+        ...(sink.render ? { render: sink.render.bind(sink) } : {}),
+        ...(sink.writeRendered ? { writeRendered: sink.writeRendered.bind(sink) } : {}),
+        end: (error) => {
+          unsubscribe();
+          sink.end(error);
+        },
+      },
+    });
+    this.roomOf(options.roomId).subscribers.add(subscriber);
+    void subscriber.start();
+    return { subscriber, unsubscribe };
+  }
+
+  /** Number of subscribers of a room (0 for a room nobody follows). */
+  subscriberCount(roomId: string): number {
+    return this.rooms.get(roomId)?.subscribers.size ?? 0;
+  }
+
+  /** Number of rooms with at least one subscriber. */
+  roomCount(): number {
+    return this.rooms.size;
+  }
+
+  private roomOf(roomId: string): Room<TEvent> {
+    let room = this.rooms.get(roomId);
+    if (!room) {
+      const created: Room<TEvent> = {
+        subscribers: new Set(),
+        queue: [],
+        draining: false,
+        stopListening: this.bus.subscribe(roomId, (event) => {
+          created.queue.push(event);
+          if (!created.draining) void this.drain(created);
+        }),
+      };
+      room = created;
+      this.rooms.set(roomId, room);
+    }
+    return room;
+  }
+
+  private remove(subscriber: RoomSubscriber<TEvent>): void {
+    const roomId = subscriber.options.roomId;
+    const room = this.rooms.get(roomId);
+    if (!room?.subscribers.delete(subscriber)) return;
+    if (room.subscribers.size === 0) {
+      room.stopListening();
+      room.queue.length = 0;
+      this.rooms.delete(roomId);
+    }
+  }
+
+  private async drain(room: Room<TEvent>): Promise<void> {
+    room.draining = true;
+    try {
+      for (let event = room.queue.shift(); event !== undefined; event = room.queue.shift()) {
+        this.counters.events++;
+        await this.fanOut(room, event);
+      }
+    } finally {
+      room.draining = false;
+    }
+  }
+
+  private async fanOut(room: Room<TEvent>, event: TEvent): Promise<void> {
+    const groups = new Map<string, RoomSubscriber<TEvent>[]>();
+    const singles: RoomSubscriber<TEvent>[] = [];
+    for (const subscriber of room.subscribers) {
+      if (!subscriber.takeLive(event)) continue;
+      const key = subscriber.sink.groupKey;
+      if (key === undefined || !subscriber.sink.render || !subscriber.sink.writeRendered) {
+        singles.push(subscriber);
+        continue;
+      }
+      const group = groups.get(key);
+      if (group) group.push(subscriber);
+      else groups.set(key, [subscriber]);
+    }
+    for (const subscriber of singles) {
+      try {
+        await subscriber.sink.deliver(event);
+      } catch (error) {
+        subscriber.end(error);
+      }
+    }
+    if (groups.size === 0) return;
+    const rendered = await Promise.all(
+      [...groups.values()].map(async (members) => {
+        this.counters.groupRenders++;
+        try {
+          return await members[0]!.sink.render!(event); // every member would render the same bytes
+        } catch (error) {
+          for (const member of members) member.end(error);
+          return undefined;
+        }
+      }),
+    );
+    let index = 0;
+    for (const members of groups.values()) {
+      const payload = rendered[index++];
+      if (payload === undefined) continue;
+      for (const member of members) {
+        if (member.state === 'ended') continue;
+        this.counters.groupedDeliveries++;
+        member.sink.writeRendered!(payload);
+      }
+    }
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * A room event as the realtime layer sees it: persisted events carry the room's gap-free `seq`; ephemeral ones
+ * (typing, read receipts) carry none, are passed through live and are never replayed.
+ */
+export interface Sequenced {
+  readonly seq?: number | undefined;
+}
+
+/** What to do with one event for one subscriber: deliver it, skip it, or end the subscription with the error. */
+export type Decision = 'deliver' | 'skip' | Error;
+
+/** Where one subscriber's events go. */
+export interface EventSink<TEvent> {
+  /**
+   * Subscribers with the same key receive byte-identical payloads for an event, so the fan-out renders each event
+   * once per key (with any member's `render`) and hands the result to every member's `writeRendered`. Undefined:
+   * every event goes through `deliver`.
+   */
+  readonly groupKey?: string | undefined;
+  /** Delivers one event on its own (replay, gap fill, or a sink without a group). */
+  deliver(event: TEvent): Promise<void> | void;
+  /** Renders an event into the payload the whole group receives (only used when `groupKey` is set). */
+  render?(event: TEvent): Promise<string>;
+  /** Writes a payload rendered for the group (only used when `groupKey` is set). */
+  writeRendered?(rendered: string): void;
+  /** The subscription ended: with an error to report, or without (the client went away). */
+  end(error?: unknown): void;
+}
+
+/** Reads a room's event log. */
+export interface RoomLogReader<TEvent> {
+  /** Persisted events with seq > `afterSeq`, ascending, at most `limit`. */
+  readAfter(afterSeq: number, limit: number): Promise<TEvent[]>;
+  /** The room's latest persisted seq. */
+  readLatestSeq(): Promise<number>;
+}
+
+export interface RoomSubscriberOptions<TEvent extends Sequenced> {
+  roomId: string;
+  log: RoomLogReader<TEvent>;
+  sink: EventSink<TEvent>;
+  /** Resume point: every persisted event after this seq is delivered. Default: only events after the latest seq. */
+  afterSeq?: number | undefined;
+  /**
+   * Most persisted events a resume may replay. Beyond it, `tooFarBehind(latestSeq)` is delivered instead of the
+   * replay and delivery continues live after `latestSeq`. Default: no limit.
+   */
+  replayLimit?: number | undefined;
+  tooFarBehind?: ((latestSeq: number) => TEvent) | undefined;
+  /** Per-subscriber filter, applied in delivery order. Default: deliver everything. */
+  decide?: ((event: TEvent) => Decision) | undefined;
+  /** Rows per storage read. Default 200. */
+  pageSize?: number | undefined;
+}
+
+type State = 'starting' | 'catching-up' | 'live' | 'ended';
+
+/**
+ * One subscription to a room: every persisted event after its resume point exactly once, in seq order, ephemeral
+ * events as they arrive. While it replays from storage (at start, or to fill a gap when an event overtook an
+ * earlier one) the room's live events wait in `pending`; once caught up it is `live` and the fan-out delivers to it
+ * directly, grouped with the room's other live subscribers.
+ */
+export class RoomSubscriber<TEvent extends Sequenced> {
+  state: State = 'starting';
+  /** Seq of the last persisted event handled (delivered or skipped). */
+  lastSeq = 0;
+  private readonly pending: TEvent[] = [];
+
+  constructor(readonly options: RoomSubscriberOptions<TEvent>) {}
+
+  get sink(): EventSink<TEvent> {
+    return this.options.sink;
+  }
+
+  /** Applies the subscriber's filter; ends the subscription when it says so. True to deliver. */
+  accepts(event: TEvent): boolean {
+    const decision = this.options.decide?.(event) ?? 'deliver';
+    if (decision instanceof Error) {
+      this.end(decision);
+      return false;
+    }
+    return decision === 'deliver';
+  }
+
+  /**
+   * The fan-out's view of a live event: true when the subscriber takes it live now (the caller delivers it),
+   * false when it was handled otherwise (dropped as already seen, or queued while catching up).
+   */
+  takeLive(event: TEvent): boolean {
+    if (this.state !== 'live') {
+      if (this.state !== 'ended') this.pending.push(event);
+      return false;
+    }
+    if (event.seq === undefined) return this.accepts(event);
+    if (event.seq <= this.lastSeq) return false;
+    if (event.seq === this.lastSeq + 1) {
+      this.lastSeq = event.seq;
+      return this.accepts(event);
+    }
+    // A gap: an earlier event is still in flight. Storage has it (events are published after commit, seqs follow
+    // commit order), so catch up from storage; the live copies are then dropped as duplicates.
+    this.pending.push(event);
+    void this.catchUp();
+    return false;
+  }
+
+  /** Starts delivery: the resume point, a replay or a ResyncRequired, then live. */
+  async start(): Promise<void> {
+    try {
+      const { afterSeq, replayLimit, tooFarBehind } = this.options;
+      if (afterSeq === undefined) {
+        const latestSeq = await this.options.log.readLatestSeq();
+        // Persisted events that arrived while the latest seq was read were committed after listening began.
+        const arrived = this.pending.flatMap((event) => (event.seq === undefined ? [] : [event.seq - 1]));
+        this.lastSeq = Math.min(latestSeq, ...arrived);
+      } else {
+        this.lastSeq = afterSeq;
+        if (replayLimit !== undefined && tooFarBehind) {
+          const latestSeq = await this.options.log.readLatestSeq();
+          if (latestSeq - afterSeq > replayLimit) {
+            const resync = tooFarBehind(latestSeq);
+            if (this.accepts(resync)) await this.sink.deliver(resync);
+            this.lastSeq = latestSeq;
+          }
+        }
+      }
+      await this.catchUp();
+    } catch (error) {
+      this.end(error);
+    }
+  }
+
+  /** Stops delivery and tells the sink; later calls do nothing. */
+  end(error?: unknown): void {
+    if (this.state === 'ended') return;
+    this.state = 'ended';
+    this.pending.length = 0;
+    this.sink.end(error);
+  }
+
+  /** Replays from storage and drains the events that arrived meanwhile, until nothing is left: then live. */
+  private async catchUp(): Promise<void> {
+    if (this.state === 'catching-up' || this.state === 'ended') return;
+    this.state = 'catching-up';
+    try {
+      let readStorage = true;
+      while (this.state === 'catching-up') {
+        if (readStorage) await this.replayStored();
+        readStorage = false;
+        const event = this.pending.shift();
+        if (event === undefined) {
+          this.state = 'live';
+          return;
+        }
+        if (event.seq === undefined) {
+          if (this.accepts(event)) await this.sink.deliver(event);
+        } else if (event.seq === this.lastSeq + 1) {
+          this.lastSeq = event.seq;
+          if (this.accepts(event)) await this.sink.deliver(event);
+        } else if (event.seq > this.lastSeq) {
+          this.pending.unshift(event);
+          readStorage = true;
+          const before = this.lastSeq;
+          await this.replayStored();
+          readStorage = false;
+          if (this.lastSeq === before) {
+            // Storage lacked it (which the invariants rule out): deliver it rather than lose it.
+            this.pending.shift();
+            this.lastSeq = event.seq;
+            if (this.accepts(event)) await this.sink.deliver(event);
+          }
+        }
+      }
+    } catch (error) {
+      this.end(error);
+    }
+  }
+
+  private async replayStored(): Promise<void> {
+    const pageSize = this.options.pageSize ?? 200;
+    for (;;) {
+      const page = await this.options.log.readAfter(this.lastSeq, pageSize);
+      for (const event of page) {
+        if (this.state === 'ended') return;
+        this.lastSeq = event.seq!;
+        if (this.accepts(event)) await this.sink.deliver(event);
+      }
+      if (page.length < pageSize || this.state === 'ended') return;
+    }
+  }
+}

@@ -21,6 +21,7 @@ import { createErrorFormatter } from './graphql/errors.js';
 import { buildSchema } from './graphql/schema.js';
 import { createLogger, type Logger } from './logger.js';
 import { InProcessRoomEventBus } from './realtime/room-event-bus.js';
+import type { FanOutCounters } from './realtime/fan-out-counters.js';
 import { RoomFanOut } from './realtime/room-fan-out.js';
 import { createHttpTransport } from './transport/http.js';
 import { createWsTransport } from './transport/ws.js';
@@ -39,11 +40,20 @@ export interface RunningApp {
   /** `http://host:port/graphql`; the WebSocket endpoint is the same URL with `ws:`. */
   url: string;
   port: number;
+  /** Live figures of the fan-out, for tests and benchmarks. */
+  stats(): AppStats;
   /**
    * Stops accepting, closes sockets with 1001, drains HTTP, closes the database pool and stops the embedded
    * PostgreSQL. Safe to call more than once; every call resolves when the first one finishes.
    */
   stop(): Promise<void>;
+}
+
+export interface AppStats {
+  counters: FanOutCounters;
+  /** Rooms with at least one subscriber. */
+  subscribedRooms: number;
+  sockets: number;
 }
 
 type Lifecycle = { state: 'running' } | { state: 'stopping'; done: Promise<void> };
@@ -98,7 +108,16 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const formatError = createErrorFormatter(log);
 
     const http = createHttpTransport({ schema, services, authenticator, formatError, production });
-    const ws = createWsTransport({ httpServer: http.httpServer, schema, services, authenticator, formatError, production });
+    const ws = createWsTransport({
+      httpServer: http.httpServer,
+      schema,
+      services,
+      authenticator,
+      formatError,
+      production,
+      counters: fanOut.counters,
+      maxBufferedBytes: config.wsMaxBufferedBytes,
+    });
     http.apollo.addPlugin(ws.drainPlugin);
     await http.start();
     cleanups.push(() => http.apollo.stop()); // drains HTTP and closes every socket with 1001
@@ -118,6 +137,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     return {
       url,
       port,
+      stats: () => ({ counters: fanOut.counters, subscribedRooms: fanOut.roomCount(), sockets: ws.socketCount() }),
       stop() {
         switch (lifecycle.state) {
           case 'running': {

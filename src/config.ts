@@ -37,6 +37,7 @@ const envSchema = z.object({
   DATA_DIR: z.string().min(1).default('./.data'),
   MIGRATE_ON_START: booleanFlag.default(true),
   REPLAY_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(1000),
+  WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
 });
 
 /** Parley's validated configuration, read once from the environment. */
@@ -59,6 +60,8 @@ export interface Config {
   migrateOnStart: boolean;
   /** Most events a resumed `roomEvents` subscription replays before it sends ResyncRequired. Default 1000. */
   replayLimit: number;
+  /** A subscriber whose socket buffer passes this many bytes is closed (1013) to reconnect and resume. Default 1 MiB. */
+  wsMaxBufferedBytes: number;
 }
 
 /** Raised for an invalid environment; its message names every offending variable. */
@@ -93,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: path.resolve(e.DATA_DIR),
     migrateOnStart: e.MIGRATE_ON_START,
     replayLimit: e.REPLAY_LIMIT,
+    wsMaxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
   };
 }
 

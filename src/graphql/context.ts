@@ -1,5 +1,6 @@
 import type { Authentication } from '../auth/authenticator.js';
 import { UnauthenticatedError } from '../domain/errors.js';
+import type { DirectDelivery } from '../domain/room-stream.service.js';
 import type { Services } from '../domain/services.js';
 import type { Viewer } from '../domain/viewer.js';
 import { createLoaders, type Loaders } from './loaders.js';
@@ -10,10 +11,24 @@ export interface GraphQLContext {
   readonly services: Services;
   /** This operation's loaders; a subscription swaps in new ones for every event. */
   loaders: Loaders;
+  /** Set by the WebSocket transport for a subscription it delivers itself (grouped fan-out). */
+  readonly delivery?: DirectDelivery;
 }
 
-export function createContext(services: Services, auth: Authentication): GraphQLContext {
-  return { auth, services, loaders: createLoaders(services, viewerOf(auth)) };
+export function createContext(services: Services, auth: Authentication, delivery?: DirectDelivery): GraphQLContext {
+  let loaders: Loaders | undefined;
+  return {
+    auth,
+    services,
+    // Created on first use: a subscription's own context is held for its whole life and never needs them.
+    get loaders() {
+      return (loaders ??= createLoaders(services, viewerOf(auth)));
+    },
+    set loaders(fresh) {
+      loaders = fresh;
+    },
+    ...(delivery ? { delivery } : {}),
+  };
 }
 
 function viewerOf(auth: Authentication): Viewer | null {

@@ -1,15 +1,19 @@
 import type http from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
-import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { specifiedRules, type GraphQLSchema } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { ANONYMOUS, type Authentication, type Authenticator } from '../auth/authenticator.js';
 import { tokenFromAuthorization } from '../auth/tokens.js';
 import type { Services } from '../domain/services.js';
+import type { FanOutCounters } from '../realtime/fan-out-counters.js';
 import { createContext, type GraphQLContext } from '../graphql/context.js';
+import { DocumentCache, operationType } from '../graphql/document-cache.js';
 import type { ErrorFormatter } from '../graphql/errors.js';
+import { formatResult } from '../graphql/format-result.js';
 import { extraValidationRules } from '../graphql/validation-rules.js';
+import { createDirectDelivery } from './ws-direct-delivery.js';
 
 export { CloseCode };
 
@@ -20,6 +24,9 @@ export interface WsTransportOptions {
   authenticator: Authenticator;
   formatError: ErrorFormatter;
   production: boolean;
+  counters: FanOutCounters;
+  /** A subscriber whose socket buffer passes this many bytes is dropped (WS_MAX_BUFFERED_BYTES). */
+  maxBufferedBytes: number;
   /** Path of the endpoint, shared with HTTP. Default `/graphql`. */
   path?: string;
 }
@@ -27,12 +34,12 @@ export interface WsTransportOptions {
 /** What each socket remembers: who authenticated on it, once, at connection_init. */
 interface SocketState extends Record<PropertyKey, unknown> {
   auth: Authentication;
+  /** Diagnostics (not in production): deliver with plain per-subscriber execution instead of the grouped path. */
+  perSubscriberDelivery: boolean;
 }
 
 export interface WsTransport {
-  /** Closes every socket with 1001 (going away) and stops accepting new ones. */
-  dispose(): Promise<void>;
-  /** Apollo plugin that disposes this server when Apollo drains. */
+  /** Apollo plugin that closes every socket with 1001 (going away) when Apollo drains. */
   drainPlugin: ApolloServerPlugin<GraphQLContext>;
   /** Number of open sockets. */
   socketCount(): number;
@@ -43,12 +50,13 @@ export interface WsTransport {
  * payload (`{ authorization: "Bearer …" }` or Hasura-style `{ headers: { Authorization: "Bearer …" } }`) is
  * verified once; a bad or expired one closes the socket with 4403 (CloseCode.Forbidden), none makes it anonymous.
  * graphql-ws parses, validates and executes on its own, so the HTTP side's validation rules and error formatting
- * are applied here explicitly.
+ * are applied here explicitly. Subscriptions to rooms are delivered by the grouped fan-out, which writes frames
+ * to the socket itself.
  */
 export function createWsTransport(options: WsTransportOptions): WsTransport {
-  const wss = new WebSocketServer({ server: options.httpServer, path: options.path ?? '/graphql' });
-  const rules = [...specifiedRules, ...extraValidationRules(options.production)];
-  const { formatError } = options;
+  const wss = new WebSocketServer({ server: options.httpServer, path: options.path ?? '/graphql', perMessageDeflate: false });
+  const documents = new DocumentCache(options.schema, [...specifiedRules, ...extraValidationRules(options.production)]);
+  const { formatError, schema, services } = options;
 
   const server = useServer<Record<string, unknown> | undefined, SocketState>(
     {
@@ -58,39 +66,45 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
         const auth = await options.authenticator.authenticate(token);
         if (auth.kind === 'refused') return false; // graphql-ws closes with CloseCode.Forbidden (4403)
         ctx.extra.auth = auth;
+        ctx.extra.perSubscriberDelivery = !options.production && ctx.connectionParams?.['parleyDelivery'] === 'per-subscriber';
         return true;
       },
-      onSubscribe: (ctx, _id, payload) => {
-        let document: DocumentNode;
-        try {
-          document = parse(payload.query);
-        } catch (error) {
-          if (!(error instanceof GraphQLError)) throw error;
-          return [new GraphQLError(error.message, { source: error.source, positions: error.positions, extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
-        }
-        const errors = validate(options.schema, document, rules);
-        if (errors.length > 0) return errors;
+      onSubscribe: (ctx, id, payload) => {
+        const prepared = documents.get(payload.query);
+        if (!prepared.ok) return [...prepared.errors];
+        const auth = ctx.extra.auth ?? ANONYMOUS;
+        const direct =
+          operationType(prepared.document, payload.operationName) === 'subscription' && !ctx.extra.perSubscriberDelivery
+            ? createDirectDelivery(
+                {
+                  socket: ctx.extra.socket,
+                  operationId: id,
+                  query: payload.query,
+                  document: prepared.document,
+                  operationName: payload.operationName,
+                  variables: payload.variables,
+                  viewerDependent: prepared.viewerDependent,
+                  auth,
+                },
+                { schema, services, formatError, counters: options.counters, maxBufferedBytes: options.maxBufferedBytes },
+              )
+            : undefined;
         return {
-          schema: options.schema,
-          document,
+          schema,
+          document: prepared.document,
           operationName: payload.operationName,
           variableValues: payload.variables,
-          contextValue: createContext(options.services, ctx.extra.auth ?? ANONYMOUS),
+          contextValue: createContext(services, auth, direct),
         };
       },
       onError: (_ctx, _id, _payload, errors) =>
         errors.map((error) => formatError(error.toJSON(), error, 'GRAPHQL_VALIDATION_FAILED')),
-      onNext: (_ctx, _id, _payload, _args, result) => {
-        if (!result.errors) return undefined;
-        // Errors without a resolver behind them are variable coercion errors, as on HTTP.
-        return { ...result, errors: result.errors.map((error) => formatError(error.toJSON(), error, 'BAD_USER_INPUT')) };
-      },
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? formatResult(result, formatError) : undefined),
     },
     wss,
   );
 
   return {
-    dispose: async () => server.dispose(),
     drainPlugin: {
       async serverWillStart() {
         return { drainServer: async () => server.dispose() };

@@ -12,7 +12,7 @@ function freshEvent(event: DeliveredRoomEvent, _args: unknown, ctx: GraphQLConte
 
 export const Subscription: SubscriptionResolvers = {
   messageAdded: {
-    subscribe: (_, { roomId, after }, ctx) => ctx.services.roomStream.follow(requireViewer(ctx), roomId, after, 'messages'),
+    subscribe: (_, { roomId, after }, ctx) => ctx.services.roomStream.follow(requireViewer(ctx), roomId, after, 'messages', ctx.delivery),
     resolve: (event: DeliveredRoomEvent, args: unknown, ctx: GraphQLContext): Promise<MessageEntity> => {
       freshEvent(event, args, ctx);
       if (!('messageId' in event) || !event.messageId) throw new Error(`messageAdded got a ${event.kind} event`);
@@ -20,7 +20,7 @@ export const Subscription: SubscriptionResolvers = {
     },
   },
   roomEvents: {
-    subscribe: (_, { roomId, after }, ctx) => ctx.services.roomStream.follow(requireViewer(ctx), roomId, after, 'all'),
+    subscribe: (_, { roomId, after }, ctx) => ctx.services.roomStream.follow(requireViewer(ctx), roomId, after, 'all', ctx.delivery),
     resolve: freshEvent,
   },
 };

@@ -1,0 +1,88 @@
+import {
+  GraphQLError,
+  TypeInfo,
+  getOperationAST,
+  parse,
+  validate,
+  visit,
+  visitWithTypeInfo,
+  type DocumentNode,
+  type GraphQLSchema,
+  type ValidationRule,
+} from 'graphql';
+
+/**
+ * Fields whose value depends on who asks. A subscription selecting one of them is rendered per viewer; otherwise
+ * all subscribers with the same document and variables share one rendering. Keep this list in step with the schema.
+ */
+export const VIEWER_DEPENDENT_FIELDS = new Set(['Reaction.reactedByMe', 'Room.lastReadSeq', 'Room.unreadCount']);
+
+/** A parsed, validated document and what the fan-out needs to know about it. */
+export type PreparedDocument =
+  | { readonly ok: true; readonly document: DocumentNode; readonly viewerDependent: boolean }
+  | { readonly ok: false; readonly errors: readonly GraphQLError[] };
+
+/** Parses and validates each distinct document text once; keeps the most recently used `capacity` of them. */
+export class DocumentCache {
+  private readonly entries = new Map<string, PreparedDocument>();
+
+  constructor(
+    private readonly schema: GraphQLSchema,
+    private readonly rules: readonly ValidationRule[],
+    private readonly capacity = 1000,
+  ) {}
+
+  get(query: string): PreparedDocument {
+    const cached = this.entries.get(query);
+    if (cached) {
+      this.entries.delete(query); // move to the most recent end
+      this.entries.set(query, cached);
+      return cached;
+    }
+    const prepared = this.prepare(query);
+    this.entries.set(query, prepared);
+    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+    return prepared;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  private prepare(query: string): PreparedDocument {
+    let document: DocumentNode;
+    try {
+      document = parse(query);
+    } catch (error) {
+      if (!(error instanceof GraphQLError)) throw error;
+      return {
+        ok: false,
+        errors: [new GraphQLError(error.message, { source: error.source, positions: error.positions, extensions: { code: 'GRAPHQL_PARSE_FAILED' } })],
+      };
+    }
+    const errors = validate(this.schema, document, this.rules);
+    if (errors.length > 0) return { ok: false, errors };
+    return { ok: true, document, viewerDependent: this.selectsViewerDependentField(document) };
+  }
+
+  private selectsViewerDependentField(document: DocumentNode): boolean {
+    const typeInfo = new TypeInfo(this.schema);
+    let found = false;
+    visit(
+      document,
+      visitWithTypeInfo(typeInfo, {
+        Field() {
+          const parent = typeInfo.getParentType();
+          const field = typeInfo.getFieldDef();
+          if (parent && field && VIEWER_DEPENDENT_FIELDS.has(`${parent.name}.${field.name}`)) found = true;
+        },
+      }),
+    );
+    return found;
+  }
+}
+
+/** The operation type of the document's selected operation, if it can be told. */
+export function operationType(document: DocumentNode, operationName: string | null | undefined) {
+  return getOperationAST(document, operationName)?.operation;
+}

@@ -1,0 +1,90 @@
+import { execute, type DocumentNode, type GraphQLSchema } from 'graphql';
+import type { WebSocket } from 'ws';
+import type { Authentication } from '../auth/authenticator.js';
+import type { DeliveredRoomEvent } from '../domain/room-events.js';
+import type { DirectDelivery } from '../domain/room-stream.service.js';
+import type { Services } from '../domain/services.js';
+import type { Viewer } from '../domain/viewer.js';
+import type { FanOutCounters } from '../realtime/fan-out-counters.js';
+import { createContext } from '../graphql/context.js';
+import type { ErrorFormatter } from '../graphql/errors.js';
+import { formatResult } from '../graphql/format-result.js';
+
+/**
+ * Close code for a subscriber whose socket buffer passed the limit: 1013 "Try Again Later", which graphql-ws
+ * clients retry. The client reconnects and resumes from its last cursor; nobody else waits for it.
+ */
+export const SLOW_CONSUMER_CLOSE_CODE = 1013;
+export const SLOW_CONSUMER_CLOSE_REASON = 'Slow consumer: reconnect and resume from your last cursor';
+
+export interface DirectDeliveryInput {
+  socket: WebSocket;
+  operationId: string;
+  query: string;
+  document: DocumentNode;
+  operationName: string | null | undefined;
+  variables: Record<string, unknown> | null | undefined;
+  /** The selection reads fields that depend on the viewer: render per viewer instead of once for everyone. */
+  viewerDependent: boolean;
+  auth: Authentication;
+}
+
+export interface DirectDeliveryDeps {
+  schema: GraphQLSchema;
+  services: Services;
+  formatError: ErrorFormatter;
+  counters: FanOutCounters;
+  /** Largest socket buffer before the subscriber is dropped, in bytes. */
+  maxBufferedBytes: number;
+}
+
+/**
+ * Writes a subscription's events straight to its socket as graphql-ws `next` frames: the payload is rendered (one
+ * GraphQL execution, one JSON serialization) once per group of subscribers with the same document, variables and,
+ * for viewer-dependent selections, viewer; each frame splices the subscriber's operation id in front of it.
+ */
+export function createDirectDelivery(input: DirectDeliveryInput, deps: DirectDeliveryDeps): DirectDelivery {
+  const viewer: Viewer | null = input.auth.kind === 'user' ? input.auth.viewer : null;
+  const variables = input.variables ?? {};
+  const groupKey = [
+    input.query,
+    input.operationName ?? '',
+    JSON.stringify(variables),
+    input.viewerDependent ? (viewer?.id ?? '') : '',
+  ].join('\u0000');
+  // Byte-for-byte what graphql-ws's stringifyMessage({ id, type: 'next', payload }) produces.
+  const framePrefix = `{"id":${JSON.stringify(input.operationId)},"type":"next","payload":`;
+  const { socket } = input;
+
+  const render = async (event: DeliveredRoomEvent): Promise<string> => {
+    const result = await execute({
+      schema: deps.schema,
+      document: input.document,
+      rootValue: event,
+      contextValue: createContext(deps.services, input.auth),
+      variableValues: variables,
+      operationName: input.operationName,
+    });
+    return JSON.stringify(formatResult(result, deps.formatError));
+  };
+
+  const writeRendered = (payload: string): void => {
+    if (socket.readyState !== socket.OPEN) return;
+    if (socket.bufferedAmount > deps.maxBufferedBytes) {
+      deps.counters.slowConsumersDropped++;
+      socket.close(SLOW_CONSUMER_CLOSE_CODE, SLOW_CONSUMER_CLOSE_REASON);
+      // The close frame queues behind the unread data; a client that reads nothing would hold the socket until
+      // ws's 30 s close timeout, so cut it after a short grace.
+      setTimeout(() => socket.terminate(), 1000).unref();
+      return;
+    }
+    socket.send(framePrefix + payload + '}');
+  };
+
+  return {
+    groupKey,
+    render,
+    writeRendered,
+    deliver: async (event) => writeRendered(await render(event)),
+  };
+}

@@ -53,6 +53,8 @@ export interface AppStats {
   counters: FanOutCounters;
   /** Rooms with at least one subscriber. */
   subscribedRooms: number;
+  /** Room subscriptions in all. */
+  subscriptions: number;
   sockets: number;
 }
 
@@ -137,7 +139,12 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     return {
       url,
       port,
-      stats: () => ({ counters: fanOut.counters, subscribedRooms: fanOut.roomCount(), sockets: ws.socketCount() }),
+      stats: () => ({
+        counters: fanOut.counters,
+        subscribedRooms: fanOut.roomCount(),
+        subscriptions: fanOut.totalSubscribers(),
+        sockets: ws.socketCount(),
+      }),
       stop() {
         switch (lifecycle.state) {
           case 'running': {

@@ -54,6 +54,13 @@ export class RoomFanOut<TEvent extends Sequenced> {
     return this.rooms.get(roomId)?.subscribers.size ?? 0;
   }
 
+  /** Number of subscribers in all rooms. */
+  totalSubscribers(): number {
+    let total = 0;
+    for (const room of this.rooms.values()) total += room.subscribers.size;
+    return total;
+  }
+
   /** Number of rooms with at least one subscriber. */
   roomCount(): number {
     return this.rooms.size;

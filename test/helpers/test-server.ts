@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { pino } from 'pino';
-import { startApp, type RunningApp } from '../../src/app.js';
+import { startApp, type AppStats, type RunningApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { Clock } from '../../src/domain/clock.js';
 
@@ -9,8 +9,10 @@ import type { Clock } from '../../src/domain/clock.js';
 export interface TestServer {
   url: string;
   wsUrl: string;
-  /** SQL statements sent by the server so far. */
+  /** SQL statements sent by the server so far (unless started with recordSql: false). */
   readonly sqlStatements: readonly string[];
+  /** The fan-out's live figures. */
+  stats(): AppStats;
   /** Runs SQL directly against this server's database (for assertions). */
   sql<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   stop(): Promise<void>;
@@ -55,7 +57,11 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 }
 
 /** Starts a server on a fresh database; extra environment variables override the test defaults. */
-export async function startTestServer(env: Record<string, string> = {}, options: { clock?: Clock } = {}): Promise<TestServer> {
+export async function startTestServer(
+  env: Record<string, string> = {},
+  options: { clock?: Clock; recordSql?: boolean } = {},
+): Promise<TestServer> {
+  const { recordSql = true, ...appOptions } = options;
   const database = await createTestDatabase();
   const statements: string[] = [];
   let app: RunningApp;
@@ -77,8 +83,8 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     });
     app = await startApp(config, {
       logger: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'fatal' }),
-      observeQuery: (sql) => statements.push(sql),
-      ...options,
+      ...(recordSql ? { observeQuery: (sql: string) => statements.push(sql) } : {}),
+      ...appOptions,
     });
   } catch (error) {
     await dropDatabase();
@@ -88,6 +94,7 @@ export async function startTestServer(env: Record<string, string> = {}, options:
     url: app.url,
     wsUrl: app.url.replace(/^http/, 'ws'),
     sqlStatements: statements,
+    stats: () => app.stats(),
     sql: async (text, params) => (await pool.query(text, params)).rows,
     async stop() {
       await app.stop();

@@ -1,0 +1,154 @@
+// `npm run bench`: raw ws (the floor), Socket.IO 4 and Parley, measured with the same client harness, rotating
+// servers (A, B, C, A, B, C, …). Servers run pinned to core 0, the load generator to core 1. `--quick` runs a
+// small smoke version; `--write` replaces BENCHMARKS.md with the report.
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { BENCH_JWT_SECRET, createParleyFixtures } from './parley-fixtures.js';
+import { runFanOut, runSustained, type FanOutResult } from './scenarios.js';
+import { startBenchServer, type BenchServer, type ServerKind } from './server-process.js';
+import { median } from './stats.js';
+
+const quick = process.argv.includes('--quick');
+const write = process.argv.includes('--write');
+const SIZES = quick ? [200, 1000] : [1000, 10_000];
+const ROUNDS = quick ? 1 : 3;
+const MESSAGES = quick ? 5 : 20;
+const SUSTAINED_RATES = quick ? [100, 300] : [500, 1000, 1500, 2000, 2500];
+const SUSTAINED_SECONDS = quick ? 3 : 30;
+const KINDS: ServerKind[] = ['raw-ws', 'socket-io', 'parley'];
+
+function pin(core: number): boolean {
+  try {
+    execFileSync('taskset', ['-a', '-cp', String(core), String(process.pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function benchDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
+  const serverUrl = process.env['DATABASE_URL'];
+  if (!serverUrl) throw new Error('set DATABASE_URL to a PostgreSQL server the benchmark may create a database on');
+  const name = `parley_bench_${process.pid}`;
+  const admin = async (sql: string) => {
+    const client = new pg.Client({ connectionString: serverUrl });
+    await client.connect();
+    await client.query(sql);
+    await client.end();
+  };
+  await admin(`CREATE DATABASE ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+const pinned = os.cpus().length > 1 && pin(1);
+const database = await benchDatabase();
+const servers = new Map<ServerKind, BenchServer>();
+try {
+  for (const kind of KINDS) {
+    servers.set(
+      kind,
+      await startBenchServer(
+        kind,
+        { DATABASE_URL: database.url, JWT_SECRET: BENCH_JWT_SECRET, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: '0' },
+        pinned ? 0 : undefined,
+      ),
+    );
+  }
+  const fixtures = await createParleyFixtures(database.url, { fanOutUsers: 100, rooms: 100, membersPerRoom: 10 });
+
+  const results: FanOutResult[] = [];
+  for (const size of SIZES) {
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const kind of KINDS) {
+        const result = await runFanOut(servers.get(kind)!, fixtures, size, MESSAGES);
+        results.push(result);
+        console.error(`round ${round} ${kind} ×${size}: p99 ${result.p99Ms.toFixed(1)} ms, ${result.cpuMicrosPerDelivery.toFixed(1)} µs/delivery`);
+      }
+    }
+  }
+  const sustained = await runSustained(servers.get('parley')!, fixtures, SUSTAINED_RATES, SUSTAINED_SECONDS);
+  const check = new pg.Client({ connectionString: database.url });
+  await check.connect();
+  const stored = Number((await check.query('SELECT count(*) FROM messages m JOIN rooms r ON r.id = m.room_id WHERE r.id <> $1', [fixtures.fanOutRoom])).rows[0].count);
+  await check.end();
+
+  const report = renderReport(results, sustained, stored, pinned);
+  console.log(report);
+  if (write) writeFileSync(path.join(import.meta.dirname, '../../BENCHMARKS.md'), report);
+} finally {
+  await Promise.all([...servers.values()].map((server) => server.stop()));
+  await database.drop();
+}
+
+function renderReport(results: FanOutResult[], sustained: Awaited<ReturnType<typeof runSustained>>, stored: number, pinnedCores: boolean): string {
+  const summary = (kind: ServerKind, size: number) => {
+    const rows = results.filter((r) => r.server === kind && r.subscribers === size);
+    const m = (pick: (r: FanOutResult) => number) => median(rows.map(pick));
+    return {
+      p50: m((r) => r.p50Ms),
+      p99: m((r) => r.p99Ms),
+      last: m((r) => r.lastMs),
+      cpu: m((r) => r.cpuMicrosPerDelivery),
+      heap: m((r) => r.heapBytesPerSubscriber),
+      kernel: m((r) => r.kernelBytesPerSocket),
+      ramp: m((r) => r.rampPerSecond),
+      errors: Math.max(...rows.map((r) => r.rampErrors)),
+      executions: rows[0]?.executionsPerEvent,
+    };
+  };
+  const lines: string[] = [];
+  lines.push('# Benchmarks', '');
+  lines.push(`Command: \`npm run bench${quick ? ' -- --quick' : ''}\` (DATABASE_URL pointing at the machine's PostgreSQL).`);
+  lines.push(
+    `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, loopback only.`,
+    `Servers pinned to core 0 and the load generator to core 1: ${pinnedCores ? 'yes' : 'no (taskset unavailable)'}; PostgreSQL unpinned.`,
+    `Each fan-out figure is the median of ${ROUNDS} rotated rounds (raw ws, Socket.IO, Parley, …), ${MESSAGES} messages of ~200 bytes per round, sent one after another.`,
+    'Subscribers: one in ~200 is a full client that times every message; the rest are sinks that count frames. Same mix for all three.',
+    'CPU is the server process\'s user+system time from /proc/PID/stat (PostgreSQL\'s is not included). Memory is V8 heap + external after GC; kernel TCP memory (both ends of loopback) is reported apart.',
+    '',
+  );
+  for (const size of SIZES) {
+    const floor = summary('raw-ws', size);
+    lines.push(`## Fan-out to ${size.toLocaleString('en')} subscribers of one room`, '');
+    lines.push('| server | p50 ms | p99 ms | to last ms | CPU µs/delivery | × raw | heap+ext B/sub | kernel B/socket | ramp conn/s | ramp errors |');
+    lines.push('|---|---|---|---|---|---|---|---|---|---|');
+    for (const kind of KINDS) {
+      const s = summary(kind, size);
+      lines.push(
+        `| ${kind} | ${s.p50.toFixed(1)} | ${s.p99.toFixed(1)} | ${s.last.toFixed(1)} | ${s.cpu.toFixed(1)} | ${(s.cpu / floor.cpu).toFixed(2)} | ${s.heap.toFixed(0)} | ${s.kernel.toFixed(0)} | ${s.ramp.toFixed(0)} | ${s.errors} |`,
+      );
+    }
+    lines.push('');
+  }
+  lines.push('## Sustained sends with persistence: 100 rooms × 10 members, one transaction per message', '');
+  lines.push('| rate /s | sent | failed | delivered / expected | p99 ms | holds |', '|---|---|---|---|---|---|');
+  for (const step of sustained.steps) {
+    lines.push(`| ${step.rate} | ${step.sent} | ${step.failed} | ${step.delivered} / ${step.expected} | ${step.p99Ms.toFixed(1)} | ${step.holds ? 'yes' : 'no'} |`);
+  }
+  const best = Math.max(0, ...sustained.steps.filter((s) => s.holds).map((s) => s.rate));
+  lines.push('', `Highest rate holding p99 < 100 ms for ${SUSTAINED_SECONDS} s: **${best}/s**. Messages in the database afterwards: ${stored} of ${sustained.sentInAll} acknowledged sends.`, '');
+
+  const big = SIZES.at(-1)!;
+  const small = SIZES[0]!;
+  const [raw, sio, parley] = KINDS.map((kind) => summary(kind, big)) as [ReturnType<typeof summary>, ReturnType<typeof summary>, ReturnType<typeof summary>];
+  const parleySmall = summary('parley', small);
+  const targets: [string, boolean, string][] = [
+    [`CPU per delivery at ${big}: ≤ 1.25× raw ws and below Socket.IO`, parley.cpu <= 1.25 * raw.cpu && parley.cpu < sio.cpu, `${(parley.cpu / raw.cpu).toFixed(2)}× raw, Socket.IO ${(sio.cpu / raw.cpu).toFixed(2)}×`],
+    [`p99 ≤ 30 ms at ${small}`, parleySmall.p99 <= 30, `${parleySmall.p99.toFixed(1)} ms`],
+    [`p99 ≤ 1.5× raw ws at ${big}`, parley.p99 <= 1.5 * raw.p99, `${(parley.p99 / raw.p99).toFixed(2)}×`],
+    ['memory ≤ 10 KB per subscriber (heap + external)', parley.heap <= 10_240, `${(parley.heap / 1024).toFixed(1)} KB`],
+    ['ramp ≥ 2,000 fully subscribed connections/s, zero errors', parley.ramp >= 2000 && parley.errors === 0, `${parley.ramp.toFixed(0)}/s, ${parley.errors} errors`],
+    ['≥ 1,500 persisted sends/s at p99 < 100 ms', best >= 1500, `${best}/s`],
+    ['GraphQL executions per event = distinct groups (1 here)', parley.executions === 1, `${parley.executions ?? 'n/a'}`],
+    ['every acknowledged send is in the database', stored === sustained.sentInAll, `${stored} / ${sustained.sentInAll}`],
+  ];
+  lines.push('## Targets', '', '| target | met | measured |', '|---|---|---|');
+  for (const [target, met, measured] of targets) lines.push(`| ${target} | ${met ? 'yes' : '**no**'} | ${measured} |`);
+  lines.push('');
+  return lines.join('\n');
+}

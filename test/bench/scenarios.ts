@@ -1,0 +1,192 @@
+import http from 'node:http';
+import { setTimeout as delay } from 'node:timers/promises';
+import { closeClients, now, openClients, protocolFor, type LoadClient } from './clients.js';
+import type { ParleyFixtures } from './parley-fixtures.js';
+import { tcpKernelMemory, type BenchServer } from './server-process.js';
+import { benchMessage, percentile, waitFor } from './stats.js';
+
+export interface FanOutResult {
+  server: string;
+  subscribers: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** Median time from send until the last subscriber had the message. */
+  lastMs: number;
+  cpuMicrosPerDelivery: number;
+  /** V8 heap + external per connected subscriber after GC, and kernel TCP memory per socket. */
+  heapBytesPerSubscriber: number;
+  kernelBytesPerSocket: number;
+  /** Fully subscribed connections per second while opening them all, and how many failed. */
+  rampPerSecond: number;
+  rampErrors: number;
+  /** Parley: GraphQL executions per event during the measured sends. */
+  executionsPerEvent?: number;
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+
+/** POSTs a body over a kept-alive connection (node:http: fetch would add ~2 ms per request to every latency here). */
+function post(url: string, body: string, headers: Record<string, string> = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(url, { method: 'POST', agent, headers }, (response) => {
+      let text = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => (text += chunk));
+      response.on('end', () => resolve(text));
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+/** Sends one benchmark message the way each server takes it: POST /broadcast, or Parley's sendMessage mutation. */
+function sender(server: BenchServer, fixtures: ParleyFixtures) {
+  if (server.kind !== 'parley') {
+    return async (body: string) => {
+      await post(`http://127.0.0.1:${server.port}/broadcast`, body);
+    };
+  }
+  return async (body: string, roomId = fixtures.fanOutRoom, token = fixtures.sender.token) => {
+    const text = await post(
+      `http://127.0.0.1:${server.port}/graphql`,
+      JSON.stringify({ query: 'mutation($r: ID!, $b: String!) { sendMessage(roomId: $r, body: $b) { seq } }', variables: { r: roomId, b: body } }),
+      { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+    );
+    const result = JSON.parse(text) as { errors?: unknown };
+    if (result.errors) throw new Error(`sendMessage failed: ${JSON.stringify(result.errors)}`);
+  };
+}
+
+const total = (clients: LoadClient[]) => clients.reduce((sum, c) => sum + c.received, 0);
+
+/** Sends probes until every client has received one: then every subscription is live. */
+async function untilAllLive(clients: LoadClient[], send: () => Promise<void>): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    await send();
+    if (await waitFor(() => clients.every((c) => c.received > 0), 2000)) return;
+  }
+  throw new Error('subscribers did not go live');
+}
+
+/** One server, `count` subscribers of one room, `messages` sends one after another. */
+export async function runFanOut(server: BenchServer, fixtures: ParleyFixtures, count: number, messages: number): Promise<FanOutResult> {
+  const send = sender(server, fixtures);
+  const heapBefore = await server.memory();
+  const kernelBefore = tcpKernelMemory();
+  const rampStart = now();
+  const { clients, errors } = await openClients({
+    kind: server.kind,
+    port: server.port,
+    count,
+    sampleEvery: Math.max(1, Math.floor(count / 200)), // a timed sample of ~200 full clients, the rest are sinks
+    concurrency: 256,
+    protocol: (index) =>
+      protocolFor(server.kind, { token: fixtures.subscriberTokens[index % fixtures.subscriberTokens.length]!, roomId: fixtures.fanOutRoom }),
+  });
+  await waitFor(async () => (await server.stats()).subscribers >= count - errors, 120_000);
+  const rampSeconds = (now() - rampStart) / 1000;
+
+  await untilAllLive(clients, () => send(benchMessage(now(), -1)));
+  await delay(200); // a benchmark pause, not a test synchronization: let stray probes land before counting
+  for (const client of clients) if (client.latencies) client.latencies.length = 0;
+  const heapAfter = await server.memory();
+  const kernelAfter = tcpKernelMemory();
+
+  const statsBefore = await server.stats();
+  const cpuBefore = server.cpuMicros();
+  const base = total(clients);
+  const lastMs: number[] = [];
+  for (let k = 1; k <= messages; k++) {
+    const sentAt = now();
+    await send(benchMessage(sentAt, k));
+    if (!(await waitFor(() => total(clients) >= base + k * clients.length, 60_000))) throw new Error(`message ${k} did not reach everyone`);
+    lastMs.push(now() - sentAt);
+  }
+  const cpuMicros = server.cpuMicros() - cpuBefore;
+  const statsAfter = await server.stats();
+  const latencies = clients.flatMap((c) => c.latencies ?? []).sort((a, b) => a - b);
+  await closeClients(clients);
+  await waitFor(async () => (await server.stats()).subscribers === 0, 60_000);
+
+  const events = (statsAfter.events ?? 0) - (statsBefore.events ?? 0);
+  return {
+    server: server.kind,
+    subscribers: count,
+    p50Ms: percentile(latencies, 50),
+    p99Ms: percentile(latencies, 99),
+    lastMs: percentile([...lastMs].sort((a, b) => a - b), 50),
+    cpuMicrosPerDelivery: cpuMicros / (messages * clients.length),
+    heapBytesPerSubscriber: (heapAfter.heapUsed + heapAfter.external - heapBefore.heapUsed - heapBefore.external) / count,
+    kernelBytesPerSocket: (kernelAfter - kernelBefore) / count,
+    rampPerSecond: count / rampSeconds,
+    rampErrors: errors,
+    ...(server.kind === 'parley' && events > 0 ? { executionsPerEvent: ((statsAfter.executions ?? 0) - (statsBefore.executions ?? 0)) / events } : {}),
+  };
+}
+
+export interface SustainedStep {
+  rate: number;
+  sent: number;
+  failed: number;
+  delivered: number;
+  expected: number;
+  p99Ms: number;
+  holds: boolean;
+}
+
+/**
+ * Parley only: sends at a fixed rate into many rooms (each send a transaction, synchronous_commit on) for
+ * `seconds` per step, raising the rate until p99 delivery latency passes 100 ms or a send fails.
+ */
+export async function runSustained(server: BenchServer, fixtures: ParleyFixtures, rates: number[], seconds: number): Promise<{ steps: SustainedStep[]; sentInAll: number }> {
+  const send = sender(server, fixtures);
+  const members = fixtures.rooms.flatMap((room) => room.members.map((member) => ({ room: room.id, token: member.token })));
+  const { clients } = await openClients({
+    kind: 'parley',
+    port: server.port,
+    count: members.length,
+    sampleEvery: 1,
+    concurrency: 128,
+    protocol: (index) => protocolFor('parley', { token: members[index]!.token, roomId: members[index]!.room }),
+  });
+  await waitFor(async () => (await server.stats()).subscribers >= members.length, 60_000);
+  let sentInAll = 0;
+  await untilAllLive(clients, async () => {
+    await Promise.all(fixtures.rooms.map((room) => send(benchMessage(now(), -1), room.id, room.members[0]!.token)));
+    sentInAll += fixtures.rooms.length;
+  });
+  await delay(500);
+  const steps: SustainedStep[] = [];
+  for (const rate of rates) {
+    for (const client of clients) client.latencies!.length = 0;
+    const base = total(clients);
+    let sent = 0;
+    let failed = 0;
+    const inFlight: Promise<void>[] = [];
+    const started = now();
+    const tickMs = 10;
+    for (let tick = 0; tick < (seconds * 1000) / tickMs; tick++) {
+      const due = Math.floor(((tick + 1) * tickMs * rate) / 1000) - sent;
+      for (let i = 0; i < due; i++) {
+        const room = fixtures.rooms[sent % fixtures.rooms.length]!;
+        const member = room.members[Math.floor(sent / fixtures.rooms.length) % room.members.length]!;
+        sent++;
+        inFlight.push(send(benchMessage(now(), sent), room.id, member.token).catch(() => void failed++));
+      }
+      const nextTick = started + (tick + 1) * tickMs;
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, nextTick - now())));
+    }
+    await Promise.all(inFlight);
+    sentInAll += sent - failed;
+    const expected = (sent - failed) * 10;
+    await waitFor(() => total(clients) - base >= expected, 10_000);
+    const latencies = clients.flatMap((c) => c.latencies!).sort((a, b) => a - b);
+    const p99Ms = percentile(latencies, 99);
+    const delivered = total(clients) - base;
+    const holds = failed === 0 && delivered === expected && p99Ms < 100;
+    steps.push({ rate, sent, failed, delivered, expected, p99Ms, holds });
+    if (!holds) break;
+  }
+  await closeClients(clients);
+  return { steps, sentInAll };
+}

@@ -1,0 +1,76 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { MemoryReport, RunnerMessage, ServerMessage, StatsReport } from './servers/ipc.js';
+
+export type ServerKind = 'raw-ws' | 'socket-io' | 'parley';
+
+/** A server under test in its own process, pinned to one core when taskset is available. */
+export interface BenchServer {
+  kind: ServerKind;
+  port: number;
+  pid: number;
+  /** Process CPU time (user + system) so far, in microseconds, from /proc/PID/stat. */
+  cpuMicros(): number;
+  memory(): Promise<MemoryReport>;
+  stats(): Promise<StatsReport>;
+  stop(): Promise<void>;
+}
+
+const TICKS_PER_SECOND = 100; // USER_HZ on Linux
+
+export async function startBenchServer(kind: ServerKind, env: NodeJS.ProcessEnv, core: number | undefined): Promise<BenchServer> {
+  const entry = path.join(import.meta.dirname, 'servers', `${kind}.ts`);
+  const child: ChildProcess = fork(entry, [], {
+    env: { ...process.env, ...env },
+    execArgv: ['--import', 'tsx', '--expose-gc', '--max-old-space-size=4096'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code} before it was ready`)));
+    child.on('message', (message: ServerMessage) => {
+      if (message.type === 'ready') resolve(message.port);
+    });
+  });
+  if (core !== undefined) {
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('taskset', ['-a', '-cp', String(core), String(child.pid)], { stdio: 'ignore' });
+  }
+  const ask = <T extends ServerMessage>(request: RunnerMessage, type: T['type']) =>
+    new Promise<T>((resolve) => {
+      const listener = (message: ServerMessage) => {
+        if (message.type !== type) return;
+        child.off('message', listener);
+        resolve(message as T);
+      };
+      child.on('message', listener);
+      child.send(request);
+    });
+  return {
+    kind,
+    port,
+    pid: child.pid!,
+    cpuMicros() {
+      // Fields after the command name: state is field 3, utime 14, stime 15.
+      const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND) * 1e6;
+    },
+    memory: () => ask<MemoryReport>({ type: 'memory' }, 'memory'),
+    stats: () => ask<StatsReport>({ type: 'stats' }, 'stats'),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.send({ type: 'stop' });
+        setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+      }),
+  };
+}
+
+/** Kernel memory held by TCP sockets, in bytes (/proc/net/sockstat counts pages). */
+export function tcpKernelMemory(): number {
+  const line = readFileSync('/proc/net/sockstat', 'utf8').split('\n').find((l) => l.startsWith('TCP:')) ?? '';
+  const pages = Number(/mem (\d+)/.exec(line)?.[1] ?? 0);
+  return pages * 4096;
+}

@@ -8,7 +8,7 @@ import { validMessageBody } from './message-body.js';
 import { readHistoryPage, type HistoryArgs, type MessagePage } from './message-history.js';
 import { requireMembership } from './room-access.js';
 import type { RoomEvents } from './room-events.js';
-import { appendRoomEvent, takeNextSeq } from './room-log.js';
+import { appendRoomEvent, insertMessageWithEvent, messageAddedEvent, takeNextSeq } from './room-log.js';
 import { isUniqueViolation } from './unique-violation.js';
 import type { Viewer } from './viewer.js';
 
@@ -50,25 +50,24 @@ export class MessagesService {
       const earlier = await this.findByClientMessageId(viewer, clientMessageId);
       if (earlier) return sameRoom(earlier, roomId);
     }
-    let stored: { message: Message; event: Awaited<ReturnType<typeof appendRoomEvent>> };
+    let message: Message;
     try {
-      stored = await this.db.transaction(async (tx) => {
-        const seq = await takeNextSeq(tx, roomId);
-        const message = await tx.save(
-          tx.create(Message, { roomId, authorId: viewer.id, body, seq, clientMessageId, replyToId: replyToId ?? null }),
-        );
-        const event = await appendRoomEvent(tx, roomId, { kind: 'MESSAGE_ADDED', actorId: viewer.id, messageId: message.id, message }, seq);
-        return { message, event };
+      message = await insertMessageWithEvent(this.db.manager, {
+        roomId,
+        authorId: viewer.id,
+        body,
+        clientMessageId: clientMessageId ?? null,
+        replyToId: replyToId ?? null,
       });
     } catch (error) {
-      // A concurrent retry committed first; our transaction (and its seq) rolled back.
+      // A concurrent retry committed first; our statement (and its seq) rolled back.
       if (clientMessageId == null || !isUniqueViolation(error, CLIENT_MESSAGE_ID_INDEX)) throw error;
       const winner = await this.findByClientMessageId(viewer, clientMessageId);
       if (!winner) throw error;
       return sameRoom(winner, roomId);
     }
-    this.events.publish(roomId, stored.event);
-    return stored.message;
+    this.events.publish(roomId, messageAddedEvent(message));
+    return message;
   }
 
   /**

@@ -51,6 +51,73 @@ export async function appendRoomEvent(
   return toPersistedEvent(record, event.message, new Date());
 }
 
+/** The MESSAGE_ADDED event of a message stored with its event in one statement (see insertMessageWithEvent). */
+export function messageAddedEvent(message: Message): PersistedRoomEvent {
+  return {
+    kind: 'MESSAGE_ADDED',
+    roomId: message.roomId,
+    seq: message.seq,
+    at: message.createdAt,
+    actorId: message.authorId,
+    messageId: message.id,
+    targetUserId: null,
+    data: {},
+    message,
+  };
+}
+
+interface MessageRow {
+  id: string;
+  room_id: string;
+  author_id: string;
+  seq: number;
+  body: string;
+  client_message_id: string | null;
+  reply_to_id: string | null;
+  edited_at: Date | null;
+  deleted_at: Date | null;
+  created_at: Date;
+}
+
+/**
+ * Takes the room's next seq, stores the message under it and logs its MESSAGE_ADDED event, in one statement (so
+ * one round trip and one implicit transaction). The UPDATE's row lock on the room orders concurrent senders: seqs
+ * follow commit order with no gaps; a failure (such as a duplicate clientMessageId) rolls all three back.
+ */
+export async function insertMessageWithEvent(
+  db: EntityManager,
+  input: { roomId: string; authorId: string; body: string; clientMessageId: string | null; replyToId: string | null },
+): Promise<Message> {
+  const rows: MessageRow[] = await db.query(
+    `WITH next AS (
+       UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq
+     ), message AS (
+       INSERT INTO messages (room_id, author_id, seq, body, client_message_id, reply_to_id)
+       SELECT $1, $2, next.last_seq, $3, $4, $5 FROM next
+       RETURNING id, room_id, author_id, seq, body, client_message_id, reply_to_id, edited_at, deleted_at, created_at
+     ), event AS (
+       INSERT INTO room_events (room_id, seq, kind, actor_id, message_id)
+       SELECT room_id, seq, 'MESSAGE_ADDED', author_id, id FROM message
+     )
+     SELECT * FROM message`,
+    [input.roomId, input.authorId, input.body, input.clientMessageId, input.replyToId],
+  );
+  const row = rows[0];
+  if (!row) throw new Error(`room ${input.roomId} vanished while a message was sent to it`);
+  return Object.assign(new Message(), {
+    id: row.id,
+    roomId: row.room_id,
+    authorId: row.author_id,
+    seq: row.seq,
+    body: row.body,
+    clientMessageId: row.client_message_id,
+    replyToId: row.reply_to_id,
+    editedAt: row.edited_at,
+    deletedAt: row.deleted_at,
+    createdAt: row.created_at,
+  });
+}
+
 function toPersistedEvent(record: RoomEventRecord, message: Message | undefined, at: Date): PersistedRoomEvent {
   return {
     kind: record.kind,

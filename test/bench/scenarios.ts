@@ -2,6 +2,7 @@ import http from 'node:http';
 import { setTimeout as delay } from 'node:timers/promises';
 import { closeClients, now, openClients, protocolFor, type LoadClient } from './clients.js';
 import type { ParleyFixtures } from './parley-fixtures.js';
+import { WsSender } from './ws-sender.js';
 import { tcpKernelMemory, type BenchServer } from './server-process.js';
 import { benchMessage, percentile, waitFor } from './stats.js';
 
@@ -136,7 +137,8 @@ export interface SustainedStep {
 
 /**
  * Parley only: sends at a fixed rate into many rooms (each send a transaction, synchronous_commit on) for
- * `seconds` per step, raising the rate until p99 delivery latency passes 100 ms or a send fails.
+ * `seconds` per step, raising the rate until p99 delivery latency passes 100 ms or a send fails. Senders are
+ * clients on their own sockets, one per room, sending sendMessage over graphql-ws as chat apps do.
  */
 export async function runSustained(server: BenchServer, fixtures: ParleyFixtures, rates: number[], seconds: number): Promise<{ steps: SustainedStep[]; sentInAll: number }> {
   const send = sender(server, fixtures);
@@ -150,6 +152,9 @@ export async function runSustained(server: BenchServer, fixtures: ParleyFixtures
     protocol: (index) => protocolFor('parley', { token: members[index]!.token, roomId: members[index]!.room }),
   });
   await waitFor(async () => (await server.stats()).subscribers >= members.length, 60_000);
+  const senders = await Promise.all(
+    fixtures.rooms.map((room, r) => WsSender.open(server.port, room.members[0]!.token, `127.0.0.${2 + (r % 49)}`)),
+  );
   let sentInAll = 0;
   await untilAllLive(clients, async () => {
     await Promise.all(fixtures.rooms.map((room) => send(benchMessage(now(), -1), room.id, room.members[0]!.token)));
@@ -168,10 +173,9 @@ export async function runSustained(server: BenchServer, fixtures: ParleyFixtures
     for (let tick = 0; tick < (seconds * 1000) / tickMs; tick++) {
       const due = Math.floor(((tick + 1) * tickMs * rate) / 1000) - sent;
       for (let i = 0; i < due; i++) {
-        const room = fixtures.rooms[sent % fixtures.rooms.length]!;
-        const member = room.members[Math.floor(sent / fixtures.rooms.length) % room.members.length]!;
+        const r = sent % fixtures.rooms.length;
         sent++;
-        inFlight.push(send(benchMessage(now(), sent), room.id, member.token).catch(() => void failed++));
+        inFlight.push(senders[r]!.send(fixtures.rooms[r]!.id, benchMessage(now(), sent)).catch(() => void failed++));
       }
       const nextTick = started + (tick + 1) * tickMs;
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, nextTick - now())));
@@ -188,5 +192,6 @@ export async function runSustained(server: BenchServer, fixtures: ParleyFixtures
     if (!holds) break;
   }
   await closeClients(clients);
+  for (const sender of senders) sender.close();
   return { steps, sentInAll };
 }

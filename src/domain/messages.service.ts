@@ -66,7 +66,7 @@ export class MessagesService {
       if (!winner) throw error;
       return sameRoom(winner, roomId);
     }
-    this.events.publish(roomId, messageAddedEvent(message));
+    this.events.publish(roomId, messageAddedEvent(message, viewer));
     return message;
   }
 

@@ -1,6 +1,7 @@
 import type { Message } from '../db/entities/message.entity.js';
 import type { RoomEventData, RoomEventKind } from '../db/entities/room-event.entity.js';
 import type { RoomEventBus } from '../realtime/room-event-bus.js';
+import type { PublicUser } from './users.service.js';
 
 /** A change that was committed to a room's log: it has a seq and is replayed on resume. */
 export interface PersistedRoomEvent {
@@ -14,6 +15,8 @@ export interface PersistedRoomEvent {
   readonly data: RoomEventData;
   /** The message the event is about, as stored when the event was read or published (saves a lookup). */
   readonly message?: Message;
+  /** The user who made the change, when the publisher knows it (saves a lookup per rendering). */
+  readonly actor?: PublicUser;
 }
 
 /** Someone started or stopped typing. Ephemeral: no seq, never replayed. */

@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import { Message } from '../db/entities/message.entity.js';
 import { RoomEventRecord, type RoomEventData, type RoomEventKind } from '../db/entities/room-event.entity.js';
 import type { PersistedRoomEvent } from './room-events.js';
+import type { PublicUser } from './users.service.js';
 
 export interface NewRoomEvent {
   kind: RoomEventKind;
@@ -52,8 +53,9 @@ export async function appendRoomEvent(
 }
 
 /** The MESSAGE_ADDED event of a message stored with its event in one statement (see insertMessageWithEvent). */
-export function messageAddedEvent(message: Message): PersistedRoomEvent {
+export function messageAddedEvent(message: Message, author: PublicUser): PersistedRoomEvent {
   return {
+    actor: { id: author.id, username: author.username },
     kind: 'MESSAGE_ADDED',
     roomId: message.roomId,
     seq: message.seq,

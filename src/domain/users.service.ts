@@ -12,8 +12,14 @@ const PASSWORD_MIN = 8;
 const PASSWORD_MAX = 128;
 const BAD_CREDENTIALS = 'Invalid username or password';
 
+/** What anyone may know about a user: what the GraphQL `User` type shows. */
+export interface PublicUser {
+  readonly id: string;
+  readonly username: string;
+}
+
 export interface Session extends IssuedToken {
-  user: User;
+  user: PublicUser;
 }
 
 /** Accounts: sign-up, sign-in, and looking users up. */
@@ -52,7 +58,7 @@ export class UsersService {
       if (isUniqueViolation(error, 'users_username_lower_key')) throw usernameTaken(); // lost a race
       throw error;
     }
-    return { user, ...(await this.tokens.issue(user.id)) };
+    return { user: { id: user.id, username: user.username }, ...(await this.tokens.issue(user.id)) };
   }
 
   /**
@@ -63,7 +69,7 @@ export class UsersService {
     const user = USERNAME.test(username) ? await this.findByUsername(username) : null;
     const matches = await this.passwords.verify(user?.passwordHash, password);
     if (!user || !matches) throw new UnauthenticatedError(BAD_CREDENTIALS);
-    return { user, ...(await this.tokens.issue(user.id)) };
+    return { user: { id: user.id, username: user.username }, ...(await this.tokens.issue(user.id)) };
   }
 
   /** The user behind a verified token; null when the account no longer exists. */
@@ -74,17 +80,17 @@ export class UsersService {
   }
 
   /** The viewer's own account. @throws UnauthenticatedError when it was deleted after the token was issued. */
-  async me(viewer: Viewer): Promise<User> {
-    const user = await this.users.findOneBy({ id: viewer.id });
+  async me(viewer: Viewer): Promise<PublicUser> {
+    const [user] = await this.findByIds([viewer.id]);
     if (!user) throw new UnauthenticatedError('Your account no longer exists');
     return user;
   }
 
   /** Users by id, in no particular order; unknown ids are skipped. For DataLoader batches. */
-  findByIds(ids: readonly string[]): Promise<User[]> {
+  async findByIds(ids: readonly string[]): Promise<PublicUser[]> {
     const valid = ids.filter(isUuid);
-    if (valid.length === 0) return Promise.resolve([]);
-    return this.users.createQueryBuilder('user').where('user.id = ANY(:ids)', { ids: valid }).getMany();
+    if (valid.length === 0) return [];
+    return this.users.query('SELECT id, username FROM users WHERE id = ANY($1::uuid[])', [valid]);
   }
 
   private findByUsername(username: string): Promise<User | null> {

@@ -1,15 +1,15 @@
 import DataLoader from 'dataloader';
 import type { Message } from '../db/entities/message.entity.js';
 import type { Room } from '../db/entities/room.entity.js';
-import type { User } from '../db/entities/user.entity.js';
 import type { ReactionSummary } from '../domain/reactions.service.js';
 import { NOT_A_MEMBER, type ReadState } from '../domain/read-state.service.js';
 import type { Services } from '../domain/services.js';
+import type { PublicUser } from '../domain/users.service.js';
 import type { Viewer } from '../domain/viewer.js';
 
 /** Batching loaders for one operation (or one subscription event): they cache, so they must not live longer. */
 export interface Loaders {
-  users: DataLoader<string, User | null>;
+  users: DataLoader<string, PublicUser | null>;
   rooms: DataLoader<string, Room | null>;
   messages: DataLoader<string, Message | null>;
   /** Reactions per message id, as the viewer sees them. */

@@ -16,7 +16,7 @@ const write = process.argv.includes('--write');
 const SIZES = quick ? [200, 1000] : [1000, 10_000];
 const ROUNDS = quick ? 1 : 3;
 const MESSAGES = quick ? 5 : 20;
-const SUSTAINED_RATES = quick ? [100, 300] : [500, 1000, 1500, 2000, 2500];
+const SUSTAINED_RATES = quick ? [100, 300] : [250, 500, 750, 1000, 1500, 2000];
 const SUSTAINED_SECONDS = quick ? 3 : 30;
 const KINDS: ServerKind[] = ['raw-ws', 'socket-io', 'parley'];
 

@@ -4,9 +4,13 @@ import { renewLoaders, requireViewer, type GraphQLContext } from '../context.js'
 import type { SubscriptionResolvers } from '../__generated__/resolvers-types.js';
 import { loadOrFail } from './load-or-fail.js';
 
-/** Each event is resolved with fresh loaders: a long-lived subscription must not serve rows cached earlier. */
+/**
+ * Each event is resolved with fresh loaders (a long-lived subscription must not serve rows cached earlier), primed
+ * with the user the event carries.
+ */
 function freshEvent(event: DeliveredRoomEvent, _args: unknown, ctx: GraphQLContext): DeliveredRoomEvent {
   renewLoaders(ctx);
+  if ('actor' in event && event.actor) ctx.loaders.users.prime(event.actor.id, event.actor);
   return event;
 }
 

@@ -35,7 +35,8 @@ function room(storedUpTo = 0) {
     open(afterSeq?: number, beforeRead?: () => void) {
       let unsubscribe = () => {};
       const queue = new EventQueue<Event>(() => unsubscribe());
-      ({ unsubscribe } = fanOut.subscribe({
+      let subscriber;
+      ({ unsubscribe, subscriber } = fanOut.subscribe({
         roomId: 'r',
         sink: { deliver: (e) => queue.push(e), end: (error) => queue.end(error) },
         afterSeq,
@@ -49,6 +50,7 @@ function room(storedUpTo = 0) {
           readLatestSeq: async () => stored.length,
         },
       }));
+      void subscriber.start();
       return queue;
     },
   };
@@ -140,6 +142,7 @@ describe('room fan-out ordering', () => {
     });
     const log = { readAfter: async () => [], readLatestSeq: async () => r.stored.length };
     const subscriptions = ['a1', 'a2', 'a3', 'b1'].map((name) => r.fanOut.subscribe({ roomId: 'r', log, sink: sink(name, name[0]!) }));
+    for (const { subscriber } of subscriptions) void subscriber.start();
     await settle();
     r.commit();
     r.commit();

@@ -49,7 +49,7 @@ export class RoomStreamService {
     direct?: DirectDelivery,
   ): Promise<AsyncGenerator<DeliveredRoomEvent, void>> {
     const afterSeq = after != null ? decodeCursor(after, roomId, 'after') : undefined;
-    const { joinedSeq } = await requireMembership(this.db.manager, viewer, roomId);
+    let joinedSeq = 0; // set by the membership check below, before any event is decided
     const decide = (event: DeliveredRoomEvent): Decision => {
       const endsMembership = event.kind === 'MEMBER_LEFT' || event.kind === 'MEMBER_REMOVED';
       // An earlier membership's end (before a re-join) is history like any other event.
@@ -65,7 +65,9 @@ export class RoomStreamService {
     const sink: EventSink<DeliveredRoomEvent> = direct
       ? { ...direct, end: (error) => queue.end(error) }
       : { deliver: (event) => queue.push(event), end: (error) => queue.end(error) };
-    ({ unsubscribe } = this.fanOut.subscribe({
+    // Listen first, then check membership: the room's lastSeq read by that check is then a safe starting point,
+    // and one statement does for both.
+    const registration = this.fanOut.subscribe({
       roomId,
       sink,
       afterSeq,
@@ -83,7 +85,16 @@ export class RoomStreamService {
             tooFarBehind: (lastSeq: number) => ({ kind: 'RESYNC_REQUIRED' as const, roomId, at: new Date(), lastSeq }),
           }
         : {}),
-    }));
+    });
+    unsubscribe = registration.unsubscribe;
+    try {
+      const access = await requireMembership(this.db.manager, viewer, roomId);
+      joinedSeq = access.joinedSeq;
+      void registration.subscriber.start(access.room.lastSeq);
+    } catch (error) {
+      unsubscribe();
+      throw error;
+    }
     return queue;
   }
 }

@@ -19,12 +19,19 @@ export const VIEWER_DEPENDENT_FIELDS = new Set(['Reaction.reactedByMe', 'Room.la
 
 /** A parsed, validated document and what the fan-out needs to know about it. */
 export type PreparedDocument =
-  | { readonly ok: true; readonly document: DocumentNode; readonly viewerDependent: boolean }
+  | {
+      readonly ok: true;
+      /** Distinguishes this document from every other one the cache has seen (a short stand-in for its text). */
+      readonly id: number;
+      readonly document: DocumentNode;
+      readonly viewerDependent: boolean;
+    }
   | { readonly ok: false; readonly errors: readonly GraphQLError[] };
 
 /** Parses and validates each distinct document text once; keeps the most recently used `capacity` of them. */
 export class DocumentCache {
   private readonly entries = new Map<string, PreparedDocument>();
+  private prepared = 0;
 
   constructor(
     private readonly schema: GraphQLSchema,
@@ -62,7 +69,7 @@ export class DocumentCache {
     }
     const errors = validate(this.schema, document, this.rules);
     if (errors.length > 0) return { ok: false, errors };
-    return { ok: true, document, viewerDependent: this.selectsViewerDependentField(document) };
+    return { ok: true, id: ++this.prepared, document, viewerDependent: this.selectsViewerDependentField(document) };
   }
 
   private selectsViewerDependentField(document: DocumentNode): boolean {

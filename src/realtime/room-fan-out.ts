@@ -22,8 +22,9 @@ export class RoomFanOut<TEvent extends Sequenced> {
   constructor(private readonly bus: RoomEventBus<TEvent>) {}
 
   /**
-   * Registers a subscriber and starts its delivery (replay first when it resumes). The returned function removes
-   * it; the subscriber also leaves the index by itself when it ends.
+   * Registers a subscriber: from now on it receives the room's events (queued until the caller calls its `start`,
+   * which replays first when it resumes). The returned function removes it; it also leaves the index by itself
+   * when it ends.
    */
   subscribe(options: RoomSubscriberOptions<TEvent>): { subscriber: RoomSubscriber<TEvent>; unsubscribe: () => void } {
     const { sink } = options;
@@ -45,7 +46,6 @@ export class RoomFanOut<TEvent extends Sequenced> {
       },
     });
     this.roomOf(options.roomId).subscribers.add(subscriber);
-    void subscriber.start();
     return { subscriber, unsubscribe };
   }
 

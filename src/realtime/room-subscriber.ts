@@ -105,23 +105,28 @@ export class RoomSubscriber<TEvent extends Sequenced> {
     return false;
   }
 
-  /** Starts delivery: the resume point, a replay or a ResyncRequired, then live. */
-  async start(): Promise<void> {
+  /**
+   * Starts delivery: the resume point, a replay or a ResyncRequired, then live. `latestSeq`, when given, must have
+   * been read after the subscriber was registered (so nothing committed later can be missed); otherwise it is read
+   * from the log when needed.
+   */
+  async start(latestSeq?: number): Promise<void> {
     try {
       const { afterSeq, replayLimit, tooFarBehind } = this.options;
+      const readLatest = async () => latestSeq ?? (await this.options.log.readLatestSeq());
       if (afterSeq === undefined) {
-        const latestSeq = await this.options.log.readLatestSeq();
+        const latest = await readLatest();
         // Persisted events that arrived while the latest seq was read were committed after listening began.
         const arrived = this.pending.flatMap((event) => (event.seq === undefined ? [] : [event.seq - 1]));
-        this.lastSeq = Math.min(latestSeq, ...arrived);
+        this.lastSeq = Math.min(latest, ...arrived);
       } else {
         this.lastSeq = afterSeq;
         if (replayLimit !== undefined && tooFarBehind) {
-          const latestSeq = await this.options.log.readLatestSeq();
-          if (latestSeq - afterSeq > replayLimit) {
-            const resync = tooFarBehind(latestSeq);
+          const latest = await readLatest();
+          if (latest - afterSeq > replayLimit) {
+            const resync = tooFarBehind(latest);
             if (this.accepts(resync)) await this.sink.deliver(resync);
-            this.lastSeq = latestSeq;
+            this.lastSeq = latest;
           }
         }
       }

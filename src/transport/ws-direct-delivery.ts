@@ -20,7 +20,8 @@ export const SLOW_CONSUMER_CLOSE_REASON = 'Slow consumer: reconnect and resume f
 export interface DirectDeliveryInput {
   socket: WebSocket;
   operationId: string;
-  query: string;
+  /** The document's id in the document cache: equal ids mean equal texts. */
+  documentId: number;
   document: DocumentNode;
   operationName: string | null | undefined;
   variables: Record<string, unknown> | null | undefined;
@@ -47,7 +48,7 @@ export function createDirectDelivery(input: DirectDeliveryInput, deps: DirectDel
   const viewer: Viewer | null = input.auth.kind === 'user' ? input.auth.viewer : null;
   const variables = input.variables ?? {};
   const groupKey = [
-    input.query,
+    input.documentId,
     input.operationName ?? '',
     JSON.stringify(variables),
     input.viewerDependent ? (viewer?.id ?? '') : '',

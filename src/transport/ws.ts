@@ -79,7 +79,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
                 {
                   socket: ctx.extra.socket,
                   operationId: id,
-                  query: payload.query,
+                  documentId: prepared.id,
                   document: prepared.document,
                   operationName: payload.operationName,
                   variables: payload.variables,

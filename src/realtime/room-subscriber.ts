@@ -149,10 +149,8 @@ export class RoomSubscriber<TEvent extends Sequenced> {
     if (this.state === 'catching-up' || this.state === 'ended') return;
     this.state = 'catching-up';
     try {
-      let readStorage = true;
+      await this.replayStored();
       while (this.state === 'catching-up') {
-        if (readStorage) await this.replayStored();
-        readStorage = false;
         const event = this.pending.shift();
         if (event === undefined) {
           this.state = 'live';
@@ -164,14 +162,11 @@ export class RoomSubscriber<TEvent extends Sequenced> {
           this.lastSeq = event.seq;
           if (this.accepts(event)) await this.sink.deliver(event);
         } else if (event.seq > this.lastSeq) {
-          this.pending.unshift(event);
-          readStorage = true;
+          // A gap again: storage has what is missing. The event itself is then dropped as already delivered,
+          // unless storage lacked it (which the invariants rule out): then it is delivered rather than lost.
           const before = this.lastSeq;
           await this.replayStored();
-          readStorage = false;
           if (this.lastSeq === before) {
-            // Storage lacked it (which the invariants rule out): deliver it rather than lose it.
-            this.pending.shift();
             this.lastSeq = event.seq;
             if (this.accepts(event)) await this.sink.deliver(event);
           }

@@ -52,10 +52,6 @@ export class DocumentCache {
     return prepared;
   }
 
-  get size(): number {
-    return this.entries.size;
-  }
-
   private prepare(query: string): PreparedDocument {
     let document: DocumentNode;
     try {

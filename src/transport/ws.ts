@@ -1,7 +1,6 @@
 import type http from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
 import { specifiedRules, type GraphQLSchema } from 'graphql';
-import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import { ANONYMOUS, type Authentication, type Authenticator } from '../auth/authenticator.js';
@@ -14,8 +13,6 @@ import type { ErrorFormatter } from '../graphql/errors.js';
 import { formatResult } from '../graphql/format-result.js';
 import { extraValidationRules } from '../graphql/validation-rules.js';
 import { createDirectDelivery } from './ws-direct-delivery.js';
-
-export { CloseCode };
 
 export interface WsTransportOptions {
   httpServer: http.Server;

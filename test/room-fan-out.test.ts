@@ -47,10 +47,9 @@ function room(storedUpTo = 0) {
             beforeRead?.();
             return stored.filter((e) => e.seq! > seq).slice(0, limit);
           },
-          readLatestSeq: async () => stored.length,
         },
       }));
-      void subscriber.start();
+      void subscriber.start(stored.length);
       return queue;
     },
   };
@@ -66,7 +65,7 @@ async function take(stream: AsyncIterator<Event>, count: number): Promise<number
   return seqs;
 }
 
-/** Lets a subscriber finish starting (reading the latest seq) before the test publishes. */
+/** Lets a subscriber finish starting before the test publishes. */
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('room fan-out ordering', () => {
@@ -140,9 +139,9 @@ describe('room fan-out ordering', () => {
       writeRendered: (payload) => written.set(name, [...(written.get(name) ?? []), payload]),
       end: () => {},
     });
-    const log = { readAfter: async () => [], readLatestSeq: async () => r.stored.length };
+    const log = { readAfter: async () => [] };
     const subscriptions = ['a1', 'a2', 'a3', 'b1'].map((name) => r.fanOut.subscribe({ roomId: 'r', log, sink: sink(name, name[0]!) }));
-    for (const { subscriber } of subscriptions) void subscriber.start();
+    for (const { subscriber } of subscriptions) void subscriber.start(r.stored.length);
     await settle();
     r.commit();
     r.commit();

@@ -1,4 +1,4 @@
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import { Message } from '../db/entities/message.entity.js';
 import { MessageReaction } from '../db/entities/message-reaction.entity.js';
 import { BadUserInputError, ForbiddenError, NotFoundError } from './errors.js';
@@ -8,7 +8,7 @@ import { validMessageBody } from './message-body.js';
 import { readHistoryPage, type HistoryArgs, type MessagePage } from './message-history.js';
 import { requireMembership } from './room-access.js';
 import type { RoomEvents } from './room-events.js';
-import { appendRoomEvent, insertMessageWithEvent, messageAddedEvent, takeNextSeq } from './room-log.js';
+import { appendRoomEvent, insertMessageWithEvent, lockRoom, messageAddedEvent } from './room-log.js';
 import { isUniqueViolation } from './unique-violation.js';
 import type { Viewer } from './viewer.js';
 
@@ -77,20 +77,15 @@ export class MessagesService {
    */
   async edit(viewer: Viewer, messageId: string, rawBody: string): Promise<Message> {
     const body = validMessageBody(rawBody, this.options.maxLength);
-    const { message: found } = await requireMessageOfMember(this.db.manager, viewer, messageId);
-    if (found.authorId !== viewer.id) throw new ForbiddenError('Only the author can edit a message');
-    const { message, event } = await this.db.transaction(async (tx) => {
-      const seq = await takeNextSeq(tx, found.roomId); // locks the room: edits and deletions serialize
-      const current = await tx.findOneByOrFail(Message, { id: messageId });
+    const { message } = await requireMessageOfMember(this.db.manager, viewer, messageId);
+    if (message.authorId !== viewer.id) throw new ForbiddenError('Only the author can edit a message');
+    return this.changeMessage(viewer, message, 'MESSAGE_EDITED', async (tx, current) => {
       if (current.deletedAt) throw new BadUserInputError('Message was deleted', 'messageId');
       current.body = body;
       current.editedAt = new Date();
-      await tx.update(Message, { id: messageId }, { body, editedAt: current.editedAt });
-      const logged = await appendRoomEvent(tx, found.roomId, { kind: 'MESSAGE_EDITED', actorId: viewer.id, messageId, message: current }, seq);
-      return { message: current, event: logged };
+      await tx.update(Message, { id: current.id }, { body, editedAt: current.editedAt });
+      return true;
     });
-    this.events.publish(message.roomId, event);
-    return message;
   }
 
   /**
@@ -100,24 +95,18 @@ export class MessagesService {
    *   owns the room.
    */
   async delete(viewer: Viewer, messageId: string): Promise<Message> {
-    const { message: found, access } = await requireMessageOfMember(this.db.manager, viewer, messageId);
-    if (found.authorId !== viewer.id && access.role !== 'OWNER') {
+    const { message, access } = await requireMessageOfMember(this.db.manager, viewer, messageId);
+    if (message.authorId !== viewer.id && access.role !== 'OWNER') {
       throw new ForbiddenError('Only the author or the room owner can delete a message');
     }
-    if (found.deletedAt) return found;
-    const result = await this.db.transaction(async (tx) => {
-      const seq = await takeNextSeq(tx, found.roomId);
-      const current = await tx.findOneByOrFail(Message, { id: messageId });
-      if (current.deletedAt) return { message: current, event: undefined }; // a concurrent delete won
+    return this.changeMessage(viewer, message, 'MESSAGE_DELETED', async (tx, current) => {
+      if (current.deletedAt) return false; // already a tombstone (perhaps by a concurrent delete)
       current.body = '';
       current.deletedAt = new Date();
-      await tx.update(Message, { id: messageId }, { body: '', deletedAt: current.deletedAt });
-      await tx.delete(MessageReaction, { messageId });
-      const event = await appendRoomEvent(tx, found.roomId, { kind: 'MESSAGE_DELETED', actorId: viewer.id, messageId, message: current }, seq);
-      return { message: current, event };
+      await tx.update(Message, { id: current.id }, { body: '', deletedAt: current.deletedAt });
+      await tx.delete(MessageReaction, { messageId: current.id });
+      return true;
     });
-    if (result.event) this.events.publish(found.roomId, result.event);
-    return result.message;
   }
 
   /**
@@ -134,6 +123,27 @@ export class MessagesService {
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return Promise.resolve([]);
     return this.db.createQueryBuilder(Message, 'message').where('message.id = ANY(:ids)', { ids: valid }).getMany();
+  }
+
+  /**
+   * Applies `change` to the message as stored now, with the room locked (edits, deletions and reactions of a room
+   * serialize), logs `kind` and publishes after commit. When `change` returns false nothing is logged.
+   */
+  private async changeMessage(
+    viewer: Viewer,
+    message: Message,
+    kind: 'MESSAGE_EDITED' | 'MESSAGE_DELETED',
+    change: (tx: EntityManager, current: Message) => Promise<boolean>,
+  ): Promise<Message> {
+    const { roomId, id: messageId } = message;
+    const result = await this.db.transaction(async (tx) => {
+      await lockRoom(tx, roomId);
+      const current = await tx.findOneByOrFail(Message, { id: messageId });
+      if (!(await change(tx, current))) return { current, event: undefined };
+      return { current, event: await appendRoomEvent(tx, roomId, { kind, actorId: viewer.id, messageId, message: current }) };
+    });
+    if (result.event) this.events.publish(roomId, result.event);
+    return result.current;
   }
 
   private async requireReplyTarget(roomId: string, replyToId: string): Promise<void> {

@@ -4,7 +4,7 @@ import { validateEmoji } from './emoji.js';
 import { BadUserInputError } from './errors.js';
 import { requireMessageOfMember } from './message-access.js';
 import type { RoomEvents } from './room-events.js';
-import { appendRoomEvent } from './room-log.js';
+import { appendRoomEvent, lockRoom } from './room-log.js';
 import type { Viewer } from './viewer.js';
 
 /** One emoji's reactions to a message, as the viewer sees them. */
@@ -58,7 +58,7 @@ export class ReactionsService {
     if (message.deletedAt) throw new BadUserInputError('Message was deleted', 'messageId');
     const event = await this.db.transaction(async (tx) => {
       // Serialize with deletions (which clear reactions) by holding the room's lock from the start.
-      await tx.query('SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE', [message.roomId]);
+      await lockRoom(tx, message.roomId);
       const [current]: { deleted_at: Date | null }[] = await tx.query('SELECT deleted_at FROM messages WHERE id = $1', [messageId]);
       if (current?.deleted_at) throw new BadUserInputError('Message was deleted', 'messageId');
       const changed: unknown[] =

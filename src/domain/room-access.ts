@@ -2,6 +2,7 @@ import type { EntityManager } from 'typeorm';
 import type { MembershipRole } from '../db/entities/room-membership.entity.js';
 import { Room } from '../db/entities/room.entity.js';
 import { ForbiddenError, NotFoundError } from './errors.js';
+import { lockRoom } from './room-log.js';
 import { isUuid } from './ids.js';
 import type { Viewer } from './viewer.js';
 
@@ -68,7 +69,7 @@ export async function loadRoomAccess(db: EntityManager, viewer: Viewer, roomId: 
  */
 export async function lockRoomAccess(tx: EntityManager, viewer: Viewer, roomId: string): Promise<RoomAccess | null> {
   if (!isUuid(roomId)) return null;
-  await tx.query('SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE', [roomId]);
+  await lockRoom(tx, roomId);
   return loadRoomAccess(tx, viewer, roomId);
 }
 

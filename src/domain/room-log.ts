@@ -15,10 +15,18 @@ export interface NewRoomEvent {
 }
 
 /**
- * Takes the room's next seq. Must run inside the transaction that stores the change: the row lock it takes on the
- * room orders concurrent writers, so seqs follow commit order with no gaps.
+ * Locks the room's row until `tx` ends. Every change to a room takes this lock (directly or through the seq
+ * counter on the same row), so a change can check the room's state and rely on it until it commits.
  */
-export async function takeNextSeq(tx: EntityManager, roomId: string): Promise<number> {
+export async function lockRoom(tx: EntityManager, roomId: string): Promise<void> {
+  await tx.query('SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE', [roomId]);
+}
+
+/**
+ * Takes the room's next seq. Runs inside the transaction that stores the change: the row lock it takes orders
+ * concurrent writers, so seqs follow commit order with no gaps.
+ */
+async function takeNextSeq(tx: EntityManager, roomId: string): Promise<number> {
   const [rows]: [{ last_seq: number }[], number] = await tx.query(
     'UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq',
     [roomId],
@@ -28,19 +36,11 @@ export async function takeNextSeq(tx: EntityManager, roomId: string): Promise<nu
   return row.last_seq;
 }
 
-/**
- * Appends an event to the room's log inside `tx`, at `seq` when the caller already took it (a message is stored
- * under its event's seq), otherwise at the next seq. Returns the event to publish once `tx` has committed.
- */
-export async function appendRoomEvent(
-  tx: EntityManager,
-  roomId: string,
-  event: NewRoomEvent,
-  seq?: number,
-): Promise<PersistedRoomEvent> {
+/** Appends an event to the room's log inside `tx`, at the next seq. Returns the event to publish once `tx` commits. */
+export async function appendRoomEvent(tx: EntityManager, roomId: string, event: NewRoomEvent): Promise<PersistedRoomEvent> {
   const record = tx.create(RoomEventRecord, {
     roomId,
-    seq: seq ?? (await takeNextSeq(tx, roomId)),
+    seq: await takeNextSeq(tx, roomId),
     kind: event.kind,
     actorId: event.actorId,
     messageId: event.messageId ?? null,

@@ -72,13 +72,7 @@ export class RoomStreamService {
       sink,
       afterSeq,
       decide,
-      log: {
-        readAfter: (seq, limit) => readRoomEventsAfter(this.db.manager, roomId, seq, limit),
-        readLatestSeq: async () => {
-          const [row]: { last_seq: number }[] = await this.db.query('SELECT last_seq FROM rooms WHERE id = $1', [roomId]);
-          return row?.last_seq ?? 0;
-        },
-      },
+      log: { readAfter: (seq, limit) => readRoomEventsAfter(this.db.manager, roomId, seq, limit) },
       ...(view === 'all'
         ? {
             replayLimit: this.options.replayLimit,

@@ -31,8 +31,6 @@ export interface EventSink<TEvent> {
 export interface RoomLogReader<TEvent> {
   /** Persisted events with seq > `afterSeq`, ascending, at most `limit`. */
   readAfter(afterSeq: number, limit: number): Promise<TEvent[]>;
-  /** The room's latest persisted seq. */
-  readLatestSeq(): Promise<number>;
 }
 
 export interface RoomSubscriberOptions<TEvent extends Sequenced> {
@@ -106,29 +104,22 @@ export class RoomSubscriber<TEvent extends Sequenced> {
   }
 
   /**
-   * Starts delivery: the resume point, a replay or a ResyncRequired, then live. `latestSeq`, when given, must have
-   * been read after the subscriber was registered (so nothing committed later can be missed); otherwise it is read
-   * from the log when needed.
+   * Starts delivery: the resume point, a replay or a ResyncRequired, then live. `latestSeq` is the room's latest
+   * seq read after the subscriber was registered, so nothing committed later can be missed.
    */
-  async start(latestSeq?: number): Promise<void> {
+  async start(latestSeq: number): Promise<void> {
     try {
       const { afterSeq, replayLimit, tooFarBehind } = this.options;
-      const readLatest = async () => latestSeq ?? (await this.options.log.readLatestSeq());
       if (afterSeq === undefined) {
-        const latest = await readLatest();
         // Persisted events that arrived while the latest seq was read were committed after listening began.
         const arrived = this.pending.flatMap((event) => (event.seq === undefined ? [] : [event.seq - 1]));
-        this.lastSeq = Math.min(latest, ...arrived);
+        this.lastSeq = Math.min(latestSeq, ...arrived);
+      } else if (replayLimit !== undefined && tooFarBehind && latestSeq - afterSeq > replayLimit) {
+        const resync = tooFarBehind(latestSeq);
+        if (this.accepts(resync)) await this.sink.deliver(resync);
+        this.lastSeq = latestSeq;
       } else {
         this.lastSeq = afterSeq;
-        if (replayLimit !== undefined && tooFarBehind) {
-          const latest = await readLatest();
-          if (latest - afterSeq > replayLimit) {
-            const resync = tooFarBehind(latest);
-            if (this.accepts(resync)) await this.sink.deliver(resync);
-            this.lastSeq = latest;
-          }
-        }
       }
       await this.catchUp();
     } catch (error) {

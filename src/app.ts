@@ -116,6 +116,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       services,
       authenticator,
       formatError,
+      log,
       production,
       counters: fanOut.counters,
       maxBufferedBytes: config.wsMaxBufferedBytes,

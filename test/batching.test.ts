@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { MessagesDocument, SendMessageDocument } from './__generated__/graphql.js';
 import { roomWithMembers, signUp, type TestUser } from './helpers/fixtures.js';
+import { RawGraphQLWs } from './helpers/raw-graphql-ws.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
 describe('DataLoader batching', () => {
@@ -39,4 +40,35 @@ describe('DataLoader batching', () => {
     assert.equal(hundred.filter((sql) => /FROM "?users"?/.test(sql) && /ANY\(/.test(sql)).length, 1);
     assert.equal(hundred.filter((sql) => /FROM "rooms"/.test(sql) && /ANY\(/.test(sql)).length, 1);
   });
+
+  it('checks the membership of subscriptions that start together in shared statements, reading no log for a fresh start', async () => {
+    const subscriber = authors[1]!;
+    const ws = new RawGraphQLWs(server.wsUrl);
+    try {
+      await ws.init({ authorization: `Bearer ${subscriber.token}` });
+      const from = server.sqlStatements.length;
+      const count = 20;
+      const query = 'subscription ($roomId: ID!) { messageAdded(roomId: $roomId) { body } }';
+      const streams = Array.from({ length: count }, (_, i) => ws.subscribe(`s${i}`, query, { roomId }));
+      // Every subscription is live once each has the message sent after they all started.
+      let body = '';
+      for (let attempt = 0; attempt < 50 && !body; attempt++) {
+        const probe = `probe ${attempt}`;
+        await authors[0]!.http.data(SendMessageDocument, { roomId, body: probe });
+        const first = await streams[0]!.take(5000, 'the probe');
+        if (first.includes(probe)) body = probe;
+      }
+      for (const stream of streams.slice(1)) {
+        let frame = await stream.take(5000, 'the probe');
+        while (!frame.includes(body)) frame = await stream.take(5000, 'the probe');
+      }
+      const checks = server.sqlStatements.slice(from).filter((sql) => /unnest\(/.test(sql) && /room_memberships/.test(sql));
+      const sends = server.sqlStatements.slice(from).filter((sql) => /INSERT INTO/i.test(sql) && /messages/.test(sql)).length;
+      assert.ok(checks.length - sends < count, `${checks.length} membership statements for ${count} subscriptions and ${sends} sends`);
+      assert.equal(server.sqlStatements.slice(from).filter((sql) => /FROM "room_events"/.test(sql)).length, 0, 'no log reads');
+    } finally {
+      ws.close();
+    }
+  });
 });
+

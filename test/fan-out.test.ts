@@ -134,4 +134,39 @@ describe('grouped fan-out', () => {
     //   MessageAdded ×2: 4 + 2 = 6 each; ReactionChanged, MessageEdited, ReadReceipt, TypingChanged: 3 + 2 = 5 each.
     assert.equal(server.stats().counters.groupRenders - groupRendersBefore, 2 * 6 + 4 * 5);
   });
+
+  it('answers refusals, completes and duplicate ids on the grouped path exactly as graphql-ws does', async () => {
+    const hidden = await roomWithMembers(alice, []);
+    const query = 'subscription ($roomId: ID!) { messageAdded(roomId: $roomId) { body } }';
+    const refusal = async (ws: RawGraphQLWs) => {
+      const next = await ws.subscribe('x', query, { roomId: hidden.id }).take(5000, 'the refusal');
+      return { next, after: await ws.control.take(5000, 'complete') };
+    };
+    const grouped = await open(bob);
+    const plain = await open(bob, { parleyDelivery: 'per-subscriber' });
+    const [g, p] = [await refusal(grouped), await refusal(plain)];
+    assert.deepEqual(g, p);
+    assert.match(g.next, /"code":"FORBIDDEN"/);
+    assert.deepEqual(g.after, { id: 'x', type: 'complete' });
+
+    // A completed subscription receives nothing more, and its id can be used again. Subscriptions resume from a
+    // cursor here, so each receives the next message whether it was live before it was sent or not.
+    const room = await roomWithMembers(alice, [bob]);
+    const send = async (body: string) => (await alice.http.data(SendMessageDocument, { roomId: room.id, body })).sendMessage;
+    const start = await send('start');
+    const first = grouped.subscribe('s', `subscription ($roomId: ID!, $after: String) { messageAdded(roomId: $roomId, after: $after) { body } }`, { roomId: room.id, after: start.cursor });
+    await send('one');
+    assert.match(await first.take(5000, 'one'), /"body":"one"/);
+    grouped.complete('s');
+    const two = await send('two');
+    const again = grouped.subscribe('s', `subscription ($roomId: ID!, $after: String) { messageAdded(roomId: $roomId, after: $after) { seq body } }`, { roomId: room.id, after: two.cursor });
+    await send('three');
+    assert.match(await again.take(5000, 'three'), /"seq":\d+,"body":"three"/); // the new selection: "two" went to nobody
+    assert.equal(again.size, 0);
+
+    // A second subscribe with a live id closes the socket with 4409.
+    grouped.subscribe('s', query, { roomId: room.id });
+    assert.deepEqual(await grouped.closed, { code: 4409, reason: 'Subscriber for s already exists' });
+  });
 });
+

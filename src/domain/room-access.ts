@@ -22,7 +22,14 @@ export function isVisible(access: RoomAccess): boolean {
   return access.room.kind === 'PUBLIC' || access.role !== null || access.invited;
 }
 
+/** Whose access to which room. */
+export interface RoomAccessKey {
+  readonly viewerId: string;
+  readonly roomId: string;
+}
+
 interface RoomAccessRow {
+  ord: string;
   id: string;
   name: string;
   kind: Room['kind'];
@@ -35,32 +42,41 @@ interface RoomAccessRow {
 }
 
 /**
- * Loads a room and the viewer's membership and invitation in one statement; null when the room does not exist.
- * Plain SQL: this runs for nearly every operation, and entity hydration through the query builder costs more than
- * the query.
+ * Loads rooms with each viewer's membership and invitation, for any number of (viewer, room) pairs in one
+ * statement; null where the room does not exist. Plain SQL: this runs for nearly every operation, and entity
+ * hydration through the query builder costs more than the query.
  */
-export async function loadRoomAccess(db: EntityManager, viewer: Viewer, roomId: string): Promise<RoomAccess | null> {
-  if (!isUuid(roomId)) return null;
+export async function loadRoomAccesses(db: EntityManager, keys: readonly RoomAccessKey[]): Promise<(RoomAccess | null)[]> {
+  const found: (RoomAccess | null)[] = keys.map(() => null);
+  const valid = keys.flatMap((key, index) => (isUuid(key.roomId) ? [{ ...key, index }] : []));
+  if (valid.length === 0) return found;
   const rows: RoomAccessRow[] = await db.query(
-    `SELECT r.id, r.name, r.kind, r.last_seq, r.created_by_id, r.created_at,
+    `SELECT p.ord, r.id, r.name, r.kind, r.last_seq, r.created_by_id, r.created_at,
             m.role AS viewer_role, m.joined_seq AS viewer_joined_seq, i.user_id IS NOT NULL AS viewer_invited
-     FROM rooms r
-     LEFT JOIN room_memberships m ON m.room_id = r.id AND m.user_id = $2
-     LEFT JOIN room_invitations i ON i.room_id = r.id AND i.user_id = $2
-     WHERE r.id = $1`,
-    [roomId, viewer.id],
+     FROM unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS p(room_id, user_id, ord)
+     JOIN rooms r ON r.id = p.room_id
+     LEFT JOIN room_memberships m ON m.room_id = r.id AND m.user_id = p.user_id
+     LEFT JOIN room_invitations i ON i.room_id = r.id AND i.user_id = p.user_id`,
+    [valid.map((key) => key.roomId), valid.map((key) => key.viewerId)],
   );
-  const row = rows[0];
-  if (!row) return null;
-  const room = Object.assign(new Room(), {
-    id: row.id,
-    name: row.name,
-    kind: row.kind,
-    lastSeq: row.last_seq,
-    createdById: row.created_by_id,
-    createdAt: row.created_at,
-  });
-  return { room, role: row.viewer_role, invited: row.viewer_invited, joinedSeq: row.viewer_joined_seq ?? 0 };
+  for (const row of rows) {
+    const room = Object.assign(new Room(), {
+      id: row.id,
+      name: row.name,
+      kind: row.kind,
+      lastSeq: row.last_seq,
+      createdById: row.created_by_id,
+      createdAt: row.created_at,
+    });
+    found[valid[Number(row.ord) - 1]!.index] = { room, role: row.viewer_role, invited: row.viewer_invited, joinedSeq: row.viewer_joined_seq ?? 0 };
+  }
+  return found;
+}
+
+/** A room and the viewer's membership and invitation in one statement; null when the room does not exist. */
+export async function loadRoomAccess(db: EntityManager, viewer: Viewer, roomId: string): Promise<RoomAccess | null> {
+  const [access] = await loadRoomAccesses(db, [{ viewerId: viewer.id, roomId }]);
+  return access ?? null;
 }
 
 /**
@@ -75,9 +91,7 @@ export async function lockRoomAccess(tx: EntityManager, viewer: Viewer, roomId: 
 
 /** The room when the viewer may see it. @throws NotFoundError otherwise, exactly as for a missing room. */
 export async function requireVisibleRoom(db: EntityManager, viewer: Viewer, roomId: string): Promise<RoomAccess> {
-  const access = await loadRoomAccess(db, viewer, roomId);
-  if (!access || !isVisible(access)) throw new NotFoundError('Room');
-  return access;
+  return visibleOrFail(await loadRoomAccess(db, viewer, roomId));
 }
 
 /**
@@ -85,7 +99,18 @@ export async function requireVisibleRoom(db: EntityManager, viewer: Viewer, room
  * @throws NotFoundError when the viewer cannot see the room; ForbiddenError when it can but has not joined.
  */
 export async function requireMembership(db: EntityManager, viewer: Viewer, roomId: string): Promise<RoomAccess> {
-  const access = await requireVisibleRoom(db, viewer, roomId);
-  if (access.role === null) throw new ForbiddenError('You are not a member of this room');
+  return membershipOrFail(await loadRoomAccess(db, viewer, roomId));
+}
+
+/** As requireVisibleRoom, for an access already loaded. */
+export function visibleOrFail(access: RoomAccess | null): RoomAccess {
+  if (!access || !isVisible(access)) throw new NotFoundError('Room');
   return access;
+}
+
+/** As requireMembership, for an access already loaded. */
+export function membershipOrFail(access: RoomAccess | null): RoomAccess {
+  const visible = visibleOrFail(access);
+  if (visible.role === null) throw new ForbiddenError('You are not a member of this room');
+  return visible;
 }

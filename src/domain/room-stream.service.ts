@@ -1,10 +1,11 @@
+import DataLoader from 'dataloader';
 import type { DataSource } from 'typeorm';
 import { EventQueue } from '../realtime/event-queue.js';
 import type { RoomFanOut } from '../realtime/room-fan-out.js';
 import type { Decision, EventSink } from '../realtime/room-subscriber.js';
 import { decodeCursor } from './cursor.js';
 import { ForbiddenError } from './errors.js';
-import { requireMembership } from './room-access.js';
+import { loadRoomAccesses, membershipOrFail, type RoomAccess, type RoomAccessKey } from './room-access.js';
 import type { DeliveredRoomEvent } from './room-events.js';
 import { readRoomEventsAfter } from './room-log.js';
 import type { Viewer } from './viewer.js';
@@ -19,25 +20,44 @@ export type RoomStreamView = 'all' | 'messages';
 
 /**
  * How a subscription's events leave the server when the transport writes them itself: subscribers with equal
- * `groupKey` get identical bytes, so each event is rendered once per key. Without one, events are handed to the
- * caller as an async iterator and executed per subscriber.
+ * `groupKey` get identical bytes, so each event is rendered once per key, and `end` reports how the subscription
+ * ended. Without one, events are handed to the caller as an async iterator and executed per subscriber.
  */
-export type DirectDelivery = Pick<EventSink<DeliveredRoomEvent>, 'groupKey' | 'deliver' | 'render' | 'writeRendered'>;
+export type DirectDelivery = EventSink<DeliveredRoomEvent>;
 
 /** Following a room: one subscriber of the room's fan-out per subscription, for members only. */
 export class RoomStreamService {
+  /**
+   * Membership checks of subscriptions that start while another check is in flight wait for it and then share one
+   * statement: a reconnect storm costs a round trip per batch, not per subscription. Never cached: each check is
+   * made after its subscriber began listening.
+   */
+  private readonly accesses: DataLoader<RoomAccessKey, RoomAccess | null>;
+  private accessesInFlight: Promise<unknown> = Promise.resolve();
+
   constructor(
     private readonly db: DataSource,
     private readonly fanOut: RoomFanOut<DeliveredRoomEvent>,
     private readonly options: RoomStreamOptions,
-  ) {}
+  ) {
+    this.accesses = new DataLoader((keys) => {
+      const loading = loadRoomAccesses(this.db.manager, keys);
+      this.accessesInFlight = loading.catch(() => undefined);
+      return loading;
+    }, {
+      cache: false,
+      // The next batch collects until the one in flight has returned: under load, batches grow instead of queueing.
+      batchScheduleFn: (run) => void this.accessesInFlight.then(() => setImmediate(run)),
+      maxBatchSize: 500,
+    });
+  }
 
   /**
    * The room's events for a member, each persisted one exactly once in seq order; with `after`, every event after
    * that cursor is replayed first (for the full view, at most REPLAY_LIMIT of them: beyond that a ResyncRequired
    * comes first and the stream continues live). Ends with a ForbiddenError as soon as the viewer leaves or is
-   * removed, delivering nothing committed after that. With `direct`, events go to it and the returned iterator
-   * yields nothing: it only ends (or fails) when the subscription does, and `return()` on it unsubscribes.
+   * removed, delivering nothing committed after that. With `direct`, events and the end go to it and the returned
+   * iterator yields nothing: it is only a handle whose `return()` unsubscribes.
    * @throws NotFoundError for a room the viewer cannot see; ForbiddenError for a non-member; BadUserInputError
    *   for a bad cursor.
    */
@@ -62,9 +82,7 @@ export class RoomStreamService {
     };
     let unsubscribe = () => {};
     const queue = new EventQueue<DeliveredRoomEvent>(() => unsubscribe());
-    const sink: EventSink<DeliveredRoomEvent> = direct
-      ? { ...direct, end: (error) => queue.end(error) }
-      : { deliver: (event) => queue.push(event), end: (error) => queue.end(error) };
+    const sink: EventSink<DeliveredRoomEvent> = direct ?? { deliver: (event) => queue.push(event), end: (error) => queue.end(error) };
     // Listen first, then check membership: the room's lastSeq read by that check is then a safe starting point,
     // and one statement does for both.
     const registration = this.fanOut.subscribe({
@@ -82,7 +100,7 @@ export class RoomStreamService {
     });
     unsubscribe = registration.unsubscribe;
     try {
-      const access = await requireMembership(this.db.manager, viewer, roomId);
+      const access = membershipOrFail(await this.accesses.load({ viewerId: viewer.id, roomId }));
       joinedSeq = access.joinedSeq;
       void registration.subscriber.start(access.room.lastSeq);
     } catch (error) {

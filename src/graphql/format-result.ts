@@ -1,4 +1,4 @@
-import type { ExecutionResult, FormattedExecutionResult } from 'graphql';
+import type { ExecutionResult, FormattedExecutionResult, GraphQLError, GraphQLFormattedError } from 'graphql';
 import type { ErrorFormatter } from './errors.js';
 
 /**
@@ -9,4 +9,12 @@ import type { ErrorFormatter } from './errors.js';
 export function formatResult(result: ExecutionResult, formatError: ErrorFormatter): FormattedExecutionResult {
   if (!result.errors) return result as FormattedExecutionResult;
   return { ...result, errors: result.errors.map((error) => formatError(error.toJSON(), error, 'BAD_USER_INPUT')) };
+}
+
+/**
+ * The payload of an `error` message (errors that stop an operation before or instead of results): the same
+ * formatting as on HTTP, with request errors coded as validation failures.
+ */
+export function formatOperationErrors(errors: readonly GraphQLError[], formatError: ErrorFormatter): GraphQLFormattedError[] {
+  return errors.map((error) => formatError(error.toJSON(), error, 'GRAPHQL_VALIDATION_FAILED'));
 }

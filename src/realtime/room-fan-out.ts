@@ -28,7 +28,10 @@ export class RoomFanOut<TEvent extends Sequenced> {
    */
   subscribe(options: RoomSubscriberOptions<TEvent>): { subscriber: RoomSubscriber<TEvent>; unsubscribe: () => void } {
     const { sink } = options;
-    const unsubscribe = () => this.remove(subscriber);
+    const unsubscribe = () => {
+      subscriber.stop();
+      this.remove(subscriber);
+    };
     const subscriber = new RoomSubscriber<TEvent>({
       ...options,
       sink: {

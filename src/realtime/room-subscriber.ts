@@ -111,10 +111,14 @@ export class RoomSubscriber<TEvent extends Sequenced> {
     try {
       const { afterSeq, replayLimit, tooFarBehind } = this.options;
       if (afterSeq === undefined) {
-        // Persisted events that arrived while the latest seq was read were committed after listening began.
+        // Persisted events that arrived while the latest seq was read were committed after listening began. There
+        // is nothing to read from storage: what commits after the read arrives live (a gap still goes there).
         const arrived = this.pending.flatMap((event) => (event.seq === undefined ? [] : [event.seq - 1]));
         this.lastSeq = Math.min(latestSeq, ...arrived);
-      } else if (replayLimit !== undefined && tooFarBehind && latestSeq - afterSeq > replayLimit) {
+        await this.catchUp(false);
+        return;
+      }
+      if (replayLimit !== undefined && tooFarBehind && latestSeq - afterSeq > replayLimit) {
         const resync = tooFarBehind(latestSeq);
         if (this.accepts(resync)) await this.sink.deliver(resync);
         this.lastSeq = latestSeq;
@@ -129,18 +133,29 @@ export class RoomSubscriber<TEvent extends Sequenced> {
 
   /** Stops delivery and tells the sink; later calls do nothing. */
   end(error?: unknown): void {
-    if (this.state === 'ended') return;
-    this.state = 'ended';
-    this.pending.length = 0;
-    this.sink.end(error);
+    if (this.stop()) this.sink.end(error);
   }
 
-  /** Replays from storage and drains the events that arrived meanwhile, until nothing is left: then live. */
-  private async catchUp(): Promise<void> {
+  /**
+   * Stops delivery without telling the sink (its consumer went away): a replay in progress delivers nothing more.
+   * False when it had already ended.
+   */
+  stop(): boolean {
+    if (this.state === 'ended') return false;
+    this.state = 'ended';
+    this.pending.length = 0;
+    return true;
+  }
+
+  /**
+   * Replays from storage (unless `fromStorage` is false) and drains the events that arrived meanwhile, until
+   * nothing is left: then live.
+   */
+  private async catchUp(fromStorage = true): Promise<void> {
     if (this.state === 'catching-up' || this.state === 'ended') return;
     this.state = 'catching-up';
     try {
-      await this.replayStored();
+      if (fromStorage) await this.replayStored();
       while (this.state === 'catching-up') {
         const event = this.pending.shift();
         if (event === undefined) {

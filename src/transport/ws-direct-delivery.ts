@@ -28,6 +28,8 @@ export interface DirectDeliveryInput {
   /** The selection reads fields that depend on the viewer: render per viewer instead of once for everyone. */
   viewerDependent: boolean;
   auth: Authentication;
+  /** The subscription ended: with an error to report, or without. */
+  end(error?: unknown): void;
 }
 
 export interface DirectDeliveryDeps {
@@ -87,5 +89,6 @@ export function createDirectDelivery(input: DirectDeliveryInput, deps: DirectDel
     render,
     writeRendered,
     deliver: async (event) => writeRendered(await render(event)),
+    end: input.end,
   };
 }

@@ -1,6 +1,7 @@
 // `npm run bench`: raw ws (the floor), Socket.IO 4 and Parley, measured with the same client harness, rotating
 // servers (A, B, C, A, B, C, …). Servers run pinned to core 0, the load generator to core 1. `--quick` runs a
-// small smoke version; `--write` replaces BENCHMARKS.md with the report.
+// small smoke version; `--write` replaces BENCHMARKS.md with the report. For exploring one figure:
+// `--sizes=10000` (fan-out sizes), `--servers=raw-ws,parley`, `--skip-sustained` (not with --write).
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -13,12 +14,15 @@ import { median } from './stats.js';
 
 const quick = process.argv.includes('--quick');
 const write = process.argv.includes('--write');
-const SIZES = quick ? [200, 1000] : [1000, 10_000];
+const skipSustained = process.argv.includes('--skip-sustained');
+const option = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.split('=')[1]?.split(',');
+if (write && (skipSustained || option('sizes') || option('servers'))) throw new Error('--write needs the whole benchmark');
+const SIZES = option('sizes')?.map(Number) ?? (quick ? [200, 1000] : [1000, 10_000]);
 const ROUNDS = quick ? 1 : 3;
 const MESSAGES = quick ? 5 : 20;
 const SUSTAINED_RATES = quick ? [100, 300] : [250, 500, 750, 1000, 1500, 2000];
 const SUSTAINED_SECONDS = quick ? 3 : 30;
-const KINDS: ServerKind[] = ['raw-ws', 'socket-io', 'parley'];
+const KINDS = (option('servers') ?? ['raw-ws', 'socket-io', 'parley']) as ServerKind[];
 
 function pin(core: number): boolean {
   try {
@@ -45,6 +49,7 @@ async function benchDatabase(): Promise<{ url: string; drop(): Promise<void> }> 
   return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
 }
 
+execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' }); // the servers run from dist/
 const pinned = os.cpus().length > 1 && pin(1);
 const database = await benchDatabase();
 const servers = new Map<ServerKind, BenchServer>();
@@ -71,7 +76,9 @@ try {
       }
     }
   }
-  const sustained = await runSustained(servers.get('parley')!, fixtures, SUSTAINED_RATES, SUSTAINED_SECONDS);
+  const sustained = skipSustained
+    ? { steps: [], sentInAll: 0 }
+    : await runSustained(servers.get('parley')!, fixtures, SUSTAINED_RATES, SUSTAINED_SECONDS);
   const check = new pg.Client({ connectionString: database.url });
   await check.connect();
   const stored = Number((await check.query('SELECT count(*) FROM messages m JOIN rooms r ON r.id = m.room_id WHERE r.id <> $1', [fixtures.fanOutRoom])).rows[0].count);
@@ -106,7 +113,7 @@ function renderReport(results: FanOutResult[], sustained: Awaited<ReturnType<typ
   lines.push(`Command: \`npm run bench${quick ? ' -- --quick' : ''}\` (DATABASE_URL pointing at the machine's PostgreSQL).`);
   lines.push(
     `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, loopback only.`,
-    `Servers pinned to core 0 and the load generator to core 1: ${pinnedCores ? 'yes' : 'no (taskset unavailable)'}; PostgreSQL unpinned.`,
+    `Servers pinned to core 0 and the load generator to core 1: ${pinnedCores ? 'yes' : 'no (taskset unavailable)'}; PostgreSQL unpinned. Servers run compiled (npm run build), as deployed.`,
     `Each fan-out figure is the median of ${ROUNDS} rotated rounds (raw ws, Socket.IO, Parley, …), ${MESSAGES} messages of ~200 bytes per round, sent one after another.`,
     'Subscribers: one in ~200 is a full client that times every message; the rest are sinks that count frames. Same mix for all three.',
     'CPU is the server process\'s user+system time from /proc/PID/stat (PostgreSQL\'s is not included). Memory is V8 heap + external after GC; kernel TCP memory (both ends of loopback) is reported apart.',
@@ -135,7 +142,7 @@ function renderReport(results: FanOutResult[], sustained: Awaited<ReturnType<typ
 
   const big = SIZES.at(-1)!;
   const small = SIZES[0]!;
-  const [raw, sio, parley] = KINDS.map((kind) => summary(kind, big)) as [ReturnType<typeof summary>, ReturnType<typeof summary>, ReturnType<typeof summary>];
+  const [raw, sio, parley] = [summary('raw-ws', big), summary('socket-io', big), summary('parley', big)];
   const parleySmall = summary('parley', small);
   const targets: [string, boolean, string][] = [
     [`CPU per delivery at ${big}: ≤ 1.25× raw ws and below Socket.IO`, parley.cpu <= 1.25 * raw.cpu && parley.cpu < sio.cpu, `${(parley.cpu / raw.cpu).toFixed(2)}× raw, Socket.IO ${(sio.cpu / raw.cpu).toFixed(2)}×`],

@@ -63,8 +63,7 @@ describe('DataLoader batching', () => {
         while (!frame.includes(body)) frame = await stream.take(5000, 'the probe');
       }
       const checks = server.sqlStatements.slice(from).filter((sql) => /unnest\(/.test(sql) && /room_memberships/.test(sql));
-      const sends = server.sqlStatements.slice(from).filter((sql) => /INSERT INTO/i.test(sql) && /messages/.test(sql)).length;
-      assert.ok(checks.length - sends < count, `${checks.length} membership statements for ${count} subscriptions and ${sends} sends`);
+      assert.ok(checks.length < count, `${checks.length} membership statements for ${count} subscriptions`);
       assert.equal(server.sqlStatements.slice(from).filter((sql) => /FROM "room_events"/.test(sql)).length, 0, 'no log reads');
     } finally {
       ws.close();

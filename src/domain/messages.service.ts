@@ -8,7 +8,7 @@ import { validMessageBody } from './message-body.js';
 import { readHistoryPage, type HistoryArgs, type MessagePage } from './message-history.js';
 import { requireMembership } from './room-access.js';
 import type { RoomEvents } from './room-events.js';
-import { appendRoomEvent, insertMessageWithEvent, lockRoom, messageAddedEvent } from './room-log.js';
+import { appendRoomEvent, insertMessageOfMember, lockRoom, messageAddedEvent } from './room-log.js';
 import { isUniqueViolation } from './unique-violation.js';
 import type { Viewer } from './viewer.js';
 
@@ -44,21 +44,25 @@ export class MessagesService {
     const body = validMessageBody(input.body, this.options.maxLength);
     const { clientMessageId, replyToId } = input;
     if (clientMessageId != null) validateClientMessageId(clientMessageId);
-    await requireMembership(this.db.manager, viewer, roomId);
+    // A plain send is one statement that checks membership itself; replies and retries are checked first, so a
+    // non-member learns nothing about the reply target or an earlier send.
+    if (replyToId != null || clientMessageId != null || !isUuid(roomId)) await requireMembership(this.db.manager, viewer, roomId);
     if (replyToId != null) await this.requireReplyTarget(roomId, replyToId);
     if (clientMessageId != null) {
       const earlier = await this.findByClientMessageId(viewer, clientMessageId);
       if (earlier) return sameRoom(earlier, roomId);
     }
-    let message: Message;
+    const newMessage = { roomId, authorId: viewer.id, body, clientMessageId: clientMessageId ?? null, replyToId: replyToId ?? null };
+    let message: Message | null;
     try {
-      message = await insertMessageWithEvent(this.db.manager, {
-        roomId,
-        authorId: viewer.id,
-        body,
-        clientMessageId: clientMessageId ?? null,
-        replyToId: replyToId ?? null,
-      });
+      message = await insertMessageOfMember(this.db.manager, newMessage);
+      if (!message) {
+        // Not a member when the statement ran: say why (NOT_FOUND or FORBIDDEN), or try once more if the viewer
+        // has joined since.
+        await requireMembership(this.db.manager, viewer, roomId);
+        message = await insertMessageOfMember(this.db.manager, newMessage);
+        if (!message) throw new ForbiddenError('You are not a member of this room');
+      }
     } catch (error) {
       // A concurrent retry committed first; our statement (and its seq) rolled back.
       if (clientMessageId == null || !isUniqueViolation(error, CLIENT_MESSAGE_ID_INDEX)) throw error;

@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import type { MembershipRole } from '../db/entities/room-membership.entity.js';
 import { Room } from '../db/entities/room.entity.js';
+import { queryPrepared } from '../db/prepared-query.js';
 import { ForbiddenError, NotFoundError } from './errors.js';
 import { lockRoom } from './room-log.js';
 import { isUuid } from './ids.js';
@@ -50,7 +51,9 @@ export async function loadRoomAccesses(db: EntityManager, keys: readonly RoomAcc
   const found: (RoomAccess | null)[] = keys.map(() => null);
   const valid = keys.flatMap((key, index) => (isUuid(key.roomId) ? [{ ...key, index }] : []));
   if (valid.length === 0) return found;
-  const rows: RoomAccessRow[] = await db.query(
+  const rows = await queryPrepared<RoomAccessRow>(
+    db,
+    'parley_room_accesses',
     `SELECT p.ord, r.id, r.name, r.kind, r.last_seq, r.created_by_id, r.created_at,
             m.role AS viewer_role, m.joined_seq AS viewer_joined_seq, i.user_id IS NOT NULL AS viewer_invited
      FROM unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS p(room_id, user_id, ord)

@@ -20,7 +20,7 @@ if (write && (skipSustained || option('sizes') || option('servers'))) throw new 
 const SIZES = option('sizes')?.map(Number) ?? (quick ? [200, 1000] : [1000, 10_000]);
 const ROUNDS = quick ? 1 : 3;
 const MESSAGES = quick ? 5 : 20;
-const SUSTAINED_RATES = quick ? [100, 300] : [250, 500, 750, 1000, 1500, 2000];
+const SUSTAINED_RATES = quick ? [100, 300] : [250, 500, 750, 1000, 1250, 1500, 2000];
 const SUSTAINED_SECONDS = quick ? 3 : 30;
 const KINDS = (option('servers') ?? ['raw-ws', 'socket-io', 'parley']) as ServerKind[];
 
@@ -115,7 +115,7 @@ function renderReport(results: FanOutResult[], sustained: Awaited<ReturnType<typ
     `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, loopback only.`,
     `Servers pinned to core 0 and the load generator to core 1: ${pinnedCores ? 'yes' : 'no (taskset unavailable)'}; PostgreSQL unpinned. Servers run compiled (npm run build), as deployed.`,
     `Each fan-out figure is the median of ${ROUNDS} rotated rounds (raw ws, Socket.IO, Parley, …), ${MESSAGES} messages of ~200 bytes per round, sent one after another.`,
-    'Subscribers: one in ~200 is a full client that times every message; the rest are sinks that count frames. Same mix for all three.',
+    'Subscribers: one in ~200 is a full client that times every message; the rest are sinks that count frames. Same mix for all three. Sustained sends: one timed member per room.',
     'CPU is the server process\'s user+system time from /proc/PID/stat (PostgreSQL\'s is not included). Memory is V8 heap + external after GC; kernel TCP memory (both ends of loopback) is reported apart.',
     '',
   );

@@ -147,7 +147,7 @@ export async function runSustained(server: BenchServer, fixtures: ParleyFixtures
     kind: 'parley',
     port: server.port,
     count: members.length,
-    sampleEvery: 1,
+    sampleEvery: 10, // one timed member per room (the load generator shares this 2-core machine), the rest sinks
     concurrency: 128,
     protocol: (index) => protocolFor('parley', { token: members[index]!.token, roomId: members[index]!.room }),
   });
@@ -163,7 +163,7 @@ export async function runSustained(server: BenchServer, fixtures: ParleyFixtures
   await delay(500);
   const steps: SustainedStep[] = [];
   for (const rate of rates) {
-    for (const client of clients) client.latencies!.length = 0;
+    for (const client of clients) if (client.latencies) client.latencies.length = 0;
     const base = total(clients);
     let sent = 0;
     let failed = 0;
@@ -184,7 +184,7 @@ export async function runSustained(server: BenchServer, fixtures: ParleyFixtures
     sentInAll += sent - failed;
     const expected = (sent - failed) * 10;
     await waitFor(() => total(clients) - base >= expected, 10_000);
-    const latencies = clients.flatMap((c) => c.latencies!).sort((a, b) => a - b);
+    const latencies = clients.flatMap((c) => c.latencies ?? []).sort((a, b) => a - b);
     const p99Ms = percentile(latencies, 99);
     const delivered = total(clients) - base;
     const holds = failed === 0 && delivered === expected && p99Ms < 100;

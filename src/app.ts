@@ -94,7 +94,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const services: Services = {
       users,
       rooms: new RoomsService(dataSource, events),
-      messages: new MessagesService(dataSource, events, { maxLength: config.messageMaxLength }),
+      messages: new MessagesService(dataSource, events, { maxLength: config.messageMaxLength, groupCommit: config.sendGroupCommit }),
       reactions: new ReactionsService(dataSource, events),
       readState: new ReadStateService(dataSource, events, clock),
       typing: new TypingService(dataSource, events, clock),

@@ -38,6 +38,7 @@ const envSchema = z.object({
   MIGRATE_ON_START: booleanFlag.default(true),
   REPLAY_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
+  SEND_GROUP_COMMIT: booleanFlag.default(true),
 });
 
 /** Parley's validated configuration, read once from the environment. */
@@ -62,6 +63,8 @@ export interface Config {
   replayLimit: number;
   /** A subscriber whose socket buffer passes this many bytes is closed (1013) to reconnect and resume. Default 1 MiB. */
   wsMaxBufferedBytes: number;
+  /** Sends arriving while a store is in flight share the next transaction. Default true; false: one per message. */
+  sendGroupCommit: boolean;
 }
 
 /** Raised for an invalid environment; its message names every offending variable. */
@@ -97,6 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     migrateOnStart: e.MIGRATE_ON_START,
     replayLimit: e.REPLAY_LIMIT,
     wsMaxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
+    sendGroupCommit: e.SEND_GROUP_COMMIT,
   };
 }
 

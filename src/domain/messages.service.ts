@@ -1,14 +1,17 @@
+import type DataLoader from 'dataloader';
 import type { DataSource, EntityManager } from 'typeorm';
 import { Message } from '../db/entities/message.entity.js';
 import { MessageReaction } from '../db/entities/message-reaction.entity.js';
 import { BadUserInputError, ForbiddenError, NotFoundError } from './errors.js';
+import { inFlightBatchLoader } from './in-flight-batch-loader.js';
 import { isUuid } from './ids.js';
 import { requireMessageOfMember } from './message-access.js';
 import { validMessageBody } from './message-body.js';
+import { insertMessageOfMember, insertMessagesOfMembers, type NewMessage } from './message-inserts.js';
 import { readHistoryPage, type HistoryArgs, type MessagePage } from './message-history.js';
 import { requireMembership } from './room-access.js';
 import type { RoomEvents } from './room-events.js';
-import { appendRoomEvent, insertMessageOfMember, lockRoom, messageAddedEvent } from './room-log.js';
+import { appendRoomEvent, lockRoom, messageAddedEvent } from './room-log.js';
 import { isUniqueViolation } from './unique-violation.js';
 import type { Viewer } from './viewer.js';
 
@@ -18,7 +21,15 @@ const CLIENT_MESSAGE_ID_INDEX = 'messages_author_id_client_message_id_key';
 export interface MessagesServiceOptions {
   /** Longest body after trimming, in characters (MESSAGE_MAX_LENGTH). */
   maxLength: number;
+  /**
+   * Sends arriving while a store is in flight are stored together in the next statement (SEND_GROUP_COMMIT).
+   * Off: one transaction per message.
+   */
+  groupCommit: boolean;
 }
+
+/** Most messages one group commit stores. */
+const GROUP_COMMIT_MAX = 200;
 
 export interface SendMessageInput {
   body: string;
@@ -28,11 +39,15 @@ export interface SendMessageInput {
 
 /** Sending, editing, deleting and reading a room's messages. Every change is logged and published after commit. */
 export class MessagesService {
+  private readonly groupCommits: DataLoader<NewMessage, Message | null> | undefined;
+
   constructor(
     private readonly db: DataSource,
     private readonly events: RoomEvents,
     private readonly options: MessagesServiceOptions,
-  ) {}
+  ) {
+    if (options.groupCommit) this.groupCommits = inFlightBatchLoader((batch) => this.storeTogether(batch), GROUP_COMMIT_MAX);
+  }
 
   /**
    * Stores a message under the seq of its MESSAGE_ADDED event. With `clientMessageId`, a retry (also a concurrent
@@ -55,7 +70,7 @@ export class MessagesService {
     const newMessage = { roomId, authorId: viewer.id, body, clientMessageId: clientMessageId ?? null, replyToId: replyToId ?? null };
     let message: Message | null;
     try {
-      message = await insertMessageOfMember(this.db.manager, newMessage);
+      message = await (this.groupCommits ? this.groupCommits.load(newMessage) : insertMessageOfMember(this.db.manager, newMessage));
       if (!message) {
         // Not a member when the statement ran: say why (NOT_FOUND or FORBIDDEN), or try once more if the viewer
         // has joined since.
@@ -148,6 +163,25 @@ export class MessagesService {
     });
     if (result.event) this.events.publish(roomId, result.event);
     return result.current;
+  }
+
+  /**
+   * One group commit. When the batch fails as a whole (say, one clientMessageId was taken by a concurrent retry),
+   * its messages are stored one by one, in order, so each gets its own outcome.
+   */
+  private async storeTogether(batch: readonly NewMessage[]): Promise<(Message | null | Error)[]> {
+    if (batch.length > 1) {
+      try {
+        return await insertMessagesOfMembers(this.db.manager, batch);
+      } catch {
+        // each message's own outcome follows
+      }
+    }
+    const outcomes: (Message | null | Error)[] = [];
+    for (const message of batch) {
+      outcomes.push(await insertMessageOfMember(this.db.manager, message).catch((error: unknown) => (error instanceof Error ? error : new Error(String(error)))));
+    }
+    return outcomes;
   }
 
   private async requireReplyTarget(roomId: string, replyToId: string): Promise<void> {

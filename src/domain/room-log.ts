@@ -1,6 +1,5 @@
 import type { EntityManager } from 'typeorm';
 import { Message } from '../db/entities/message.entity.js';
-import { queryPrepared } from '../db/prepared-query.js';
 import { RoomEventRecord, type RoomEventData, type RoomEventKind } from '../db/entities/room-event.entity.js';
 import type { PersistedRoomEvent } from './room-events.js';
 import type { PublicUser } from './users.service.js';
@@ -67,64 +66,6 @@ export function messageAddedEvent(message: Message, author: PublicUser): Persist
     data: {},
     message,
   };
-}
-
-interface MessageRow {
-  id: string;
-  room_id: string;
-  author_id: string;
-  seq: number;
-  body: string;
-  client_message_id: string | null;
-  reply_to_id: string | null;
-  edited_at: Date | null;
-  deleted_at: Date | null;
-  created_at: Date;
-}
-
-/**
- * When the author is a member of the room: takes the room's next seq, stores the message under it and logs its
- * MESSAGE_ADDED event, all in one statement (one round trip, one implicit transaction). The UPDATE's row lock on
- * the room orders concurrent senders, so seqs follow commit order with no gaps; a failure (such as a duplicate
- * clientMessageId) rolls all three back. Null, with nothing stored, when the author is not a member (as of the
- * statement's snapshot) or the room does not exist. `roomId` must be a UUID.
- */
-export async function insertMessageOfMember(
-  db: EntityManager,
-  input: { roomId: string; authorId: string; body: string; clientMessageId: string | null; replyToId: string | null },
-): Promise<Message | null> {
-  const rows = await queryPrepared<MessageRow>(
-    db,
-    'parley_insert_message',
-    `WITH next AS (
-       UPDATE rooms SET last_seq = last_seq + 1
-       WHERE id = $1 AND EXISTS (SELECT 1 FROM room_memberships WHERE room_id = $1 AND user_id = $2)
-       RETURNING last_seq
-     ), message AS (
-       INSERT INTO messages (room_id, author_id, seq, body, client_message_id, reply_to_id)
-       SELECT $1, $2, next.last_seq, $3, $4, $5 FROM next
-       RETURNING id, room_id, author_id, seq, body, client_message_id, reply_to_id, edited_at, deleted_at, created_at
-     ), event AS (
-       INSERT INTO room_events (room_id, seq, kind, actor_id, message_id)
-       SELECT room_id, seq, 'MESSAGE_ADDED', author_id, id FROM message
-     )
-     SELECT * FROM message`,
-    [input.roomId, input.authorId, input.body, input.clientMessageId, input.replyToId],
-  );
-  const row = rows[0];
-  if (!row) return null;
-  return Object.assign(new Message(), {
-    id: row.id,
-    roomId: row.room_id,
-    authorId: row.author_id,
-    seq: row.seq,
-    body: row.body,
-    clientMessageId: row.client_message_id,
-    replyToId: row.reply_to_id,
-    editedAt: row.edited_at,
-    deletedAt: row.deleted_at,
-    createdAt: row.created_at,
-  });
 }
 
 function toPersistedEvent(record: RoomEventRecord, message: Message | undefined, at: Date): PersistedRoomEvent {

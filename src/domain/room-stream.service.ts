@@ -1,10 +1,11 @@
-import DataLoader from 'dataloader';
+import type DataLoader from 'dataloader';
 import type { DataSource } from 'typeorm';
 import { EventQueue } from '../realtime/event-queue.js';
 import type { RoomFanOut } from '../realtime/room-fan-out.js';
 import type { Decision, EventSink } from '../realtime/room-subscriber.js';
 import { decodeCursor } from './cursor.js';
 import { ForbiddenError } from './errors.js';
+import { inFlightBatchLoader } from './in-flight-batch-loader.js';
 import { loadRoomAccesses, membershipOrFail, type RoomAccess, type RoomAccessKey } from './room-access.js';
 import type { DeliveredRoomEvent } from './room-events.js';
 import { readRoomEventsAfter } from './room-log.js';
@@ -28,28 +29,18 @@ export type DirectDelivery = EventSink<DeliveredRoomEvent>;
 /** Following a room: one subscriber of the room's fan-out per subscription, for members only. */
 export class RoomStreamService {
   /**
-   * Membership checks of subscriptions that start while another check is in flight wait for it and then share one
-   * statement: a reconnect storm costs a round trip per batch, not per subscription. Never cached: each check is
-   * made after its subscriber began listening.
+   * Membership checks of subscriptions that start while another check is in flight share the next statement: a
+   * reconnect storm costs a round trip per batch, not per subscription. Each check is made after its subscriber
+   * began listening.
    */
   private readonly accesses: DataLoader<RoomAccessKey, RoomAccess | null>;
-  private accessesInFlight: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly db: DataSource,
     private readonly fanOut: RoomFanOut<DeliveredRoomEvent>,
     private readonly options: RoomStreamOptions,
   ) {
-    this.accesses = new DataLoader((keys) => {
-      const loading = loadRoomAccesses(this.db.manager, keys);
-      this.accessesInFlight = loading.catch(() => undefined);
-      return loading;
-    }, {
-      cache: false,
-      // The next batch collects until the one in flight has returned: under load, batches grow instead of queueing.
-      batchScheduleFn: (run) => void this.accessesInFlight.then(() => setImmediate(run)),
-      maxBatchSize: 500,
-    });
+    this.accesses = inFlightBatchLoader((keys) => loadRoomAccesses(this.db.manager, keys), 500);
   }
 
   /**

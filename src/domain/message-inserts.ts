@@ -1,0 +1,120 @@
+import type { EntityManager } from 'typeorm';
+import { Message } from '../db/entities/message.entity.js';
+import { queryPrepared } from '../db/prepared-query.js';
+
+/** A message to store; `roomId` must be a UUID. */
+export interface NewMessage {
+  roomId: string;
+  authorId: string;
+  body: string;
+  clientMessageId: string | null;
+  replyToId: string | null;
+}
+
+interface MessageRow {
+  id: string;
+  room_id: string;
+  author_id: string;
+  seq: number;
+  body: string;
+  client_message_id: string | null;
+  reply_to_id: string | null;
+  edited_at: Date | null;
+  deleted_at: Date | null;
+  created_at: Date;
+}
+
+const MESSAGE_COLUMNS = 'id, room_id, author_id, seq, body, client_message_id, reply_to_id, edited_at, deleted_at, created_at';
+
+/**
+ * When the author is a member of the room: takes the room's next seq, stores the message under it and logs its
+ * MESSAGE_ADDED event, all in one statement (one round trip, one implicit transaction). The UPDATE's row lock on
+ * the room orders concurrent senders, so seqs follow commit order with no gaps; a failure (such as a duplicate
+ * clientMessageId) rolls all three back. Null, with nothing stored, when the author is not a member (as of the
+ * statement's snapshot) or the room does not exist.
+ */
+export async function insertMessageOfMember(db: EntityManager, input: NewMessage): Promise<Message | null> {
+  const rows = await queryPrepared<MessageRow>(
+    db,
+    'parley_insert_message',
+    `WITH next AS (
+       UPDATE rooms SET last_seq = last_seq + 1
+       WHERE id = $1 AND EXISTS (SELECT 1 FROM room_memberships WHERE room_id = $1 AND user_id = $2)
+       RETURNING last_seq
+     ), message AS (
+       INSERT INTO messages (room_id, author_id, seq, body, client_message_id, reply_to_id)
+       SELECT $1, $2, next.last_seq, $3, $4, $5 FROM next
+       RETURNING ${MESSAGE_COLUMNS}
+     ), event AS (
+       INSERT INTO room_events (room_id, seq, kind, actor_id, message_id)
+       SELECT room_id, seq, 'MESSAGE_ADDED', author_id, id FROM message
+     )
+     SELECT * FROM message`,
+    [input.roomId, input.authorId, input.body, input.clientMessageId, input.replyToId],
+  );
+  const row = rows[0];
+  return row ? toMessage(row) : null;
+}
+
+/**
+ * Group commit: stores many messages, in any rooms, in one statement, as insertMessageOfMember would one by one in
+ * the given order (messages to the same room take consecutive seqs in that order). Rooms are locked in id order,
+ * so concurrent batches cannot deadlock. Null for each message whose author is not a member. One transaction: a
+ * failure stores none of them.
+ */
+export async function insertMessagesOfMembers(db: EntityManager, inputs: readonly NewMessage[]): Promise<(Message | null)[]> {
+  const rows = await queryPrepared<MessageRow & { ord: string }>(
+    db,
+    'parley_insert_messages',
+    `WITH input AS (
+       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::uuid[])
+         WITH ORDINALITY AS t(room_id, author_id, body, client_message_id, reply_to_id, ord)
+     ), allowed AS (
+       SELECT i.* FROM input i
+       WHERE EXISTS (SELECT 1 FROM room_memberships m WHERE m.room_id = i.room_id AND m.user_id = i.author_id)
+     ), locked AS (
+       SELECT r.id FROM rooms r WHERE r.id IN (SELECT room_id FROM allowed) ORDER BY r.id FOR UPDATE
+     ), next AS (
+       UPDATE rooms r SET last_seq = r.last_seq + c.n
+       FROM (SELECT a.room_id, count(*)::int AS n FROM allowed a JOIN locked l ON l.id = a.room_id GROUP BY a.room_id) c
+       WHERE r.id = c.room_id
+       RETURNING r.id, r.last_seq - c.n AS base
+     ), numbered AS (
+       SELECT a.*, (n.base + row_number() OVER (PARTITION BY a.room_id ORDER BY a.ord))::int AS seq
+       FROM allowed a JOIN next n ON n.id = a.room_id
+     ), message AS (
+       INSERT INTO messages (room_id, author_id, seq, body, client_message_id, reply_to_id)
+       SELECT room_id, author_id, seq, body, client_message_id, reply_to_id FROM numbered
+       RETURNING ${MESSAGE_COLUMNS}
+     ), event AS (
+       INSERT INTO room_events (room_id, seq, kind, actor_id, message_id)
+       SELECT room_id, seq, 'MESSAGE_ADDED', author_id, id FROM message
+     )
+     SELECT n.ord, m.* FROM message m JOIN numbered n ON n.room_id = m.room_id AND n.seq = m.seq`,
+    [
+      inputs.map((input) => input.roomId),
+      inputs.map((input) => input.authorId),
+      inputs.map((input) => input.body),
+      inputs.map((input) => input.clientMessageId),
+      inputs.map((input) => input.replyToId),
+    ],
+  );
+  const stored: (Message | null)[] = inputs.map(() => null);
+  for (const row of rows) stored[Number(row.ord) - 1] = toMessage(row);
+  return stored;
+}
+
+function toMessage(row: MessageRow): Message {
+  return Object.assign(new Message(), {
+    id: row.id,
+    roomId: row.room_id,
+    authorId: row.author_id,
+    seq: row.seq,
+    body: row.body,
+    clientMessageId: row.client_message_id,
+    replyToId: row.reply_to_id,
+    editedAt: row.edited_at,
+    deletedAt: row.deleted_at,
+    createdAt: row.created_at,
+  });
+}

@@ -46,7 +46,7 @@ export class MessagesService {
     private readonly events: RoomEvents,
     private readonly options: MessagesServiceOptions,
   ) {
-    if (options.groupCommit) this.groupCommits = inFlightBatchLoader((batch) => this.storeTogether(batch), GROUP_COMMIT_MAX);
+    if (options.groupCommit) this.groupCommits = inFlightBatchLoader((batch) => this.storeTogether(batch), { maxBatchSize: GROUP_COMMIT_MAX });
   }
 
   /**

@@ -29,9 +29,9 @@ export type DirectDelivery = EventSink<DeliveredRoomEvent>;
 /** Following a room: one subscriber of the room's fan-out per subscription, for members only. */
 export class RoomStreamService {
   /**
-   * Membership checks of subscriptions that start while another check is in flight share the next statement: a
-   * reconnect storm costs a round trip per batch, not per subscription. Each check is made after its subscriber
-   * began listening.
+   * Membership checks of subscriptions that start while another check is in flight, or within 10 ms of the last
+   * one, share the next statement: a reconnect storm costs a round trip per batch, not per subscription. Each check
+   * is made after its subscriber began listening.
    */
   private readonly accesses: DataLoader<RoomAccessKey, RoomAccess | null>;
 
@@ -40,7 +40,7 @@ export class RoomStreamService {
     private readonly fanOut: RoomFanOut<DeliveredRoomEvent>,
     private readonly options: RoomStreamOptions,
   ) {
-    this.accesses = inFlightBatchLoader((keys) => loadRoomAccesses(this.db.manager, keys), 500);
+    this.accesses = inFlightBatchLoader((keys) => loadRoomAccesses(this.db.manager, keys), { maxBatchSize: 500, collectMs: 10 });
   }
 
   /**

@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { closeClients, now, openClients, protocolFor, type LoadClient } from './clients.js';
 import type { ParleyFixtures } from './parley-fixtures.js';
 import { WsSender } from './ws-sender.js';
-import { tcpKernelMemory, type BenchServer } from './server-process.js';
+import { kernelSlabMemory, ownCpuMicros, postgresCpuMicros, type BenchServer } from './server-process.js';
 import { benchMessage, percentile, waitFor } from './stats.js';
 
 export interface FanOutResult {
@@ -14,12 +14,15 @@ export interface FanOutResult {
   /** Median time from send until the last subscriber had the message. */
   lastMs: number;
   cpuMicrosPerDelivery: number;
-  /** V8 heap + external per connected subscriber after GC, and kernel TCP memory per socket. */
+  /** V8 heap + external per connected subscriber after GC, and kernel slab growth per connection (both ends). */
   heapBytesPerSubscriber: number;
   kernelBytesPerSocket: number;
   /** Fully subscribed connections per second while opening them all, and how many failed. */
   rampPerSecond: number;
   rampErrors: number;
+  /** During the ramp: server CPU per connection, and the share of its core the load generator was busy. */
+  rampServerMicrosPerConnection: number;
+  rampLoadGeneratorBusy: number;
   /** Parley: GraphQL executions per event during the measured sends. */
   executionsPerEvent?: number;
 }
@@ -73,8 +76,10 @@ async function untilAllLive(clients: LoadClient[], send: () => Promise<void>): P
 export async function runFanOut(server: BenchServer, fixtures: ParleyFixtures, count: number, messages: number): Promise<FanOutResult> {
   const send = sender(server, fixtures);
   const heapBefore = await server.memory();
-  const kernelBefore = tcpKernelMemory();
+  const kernelBefore = kernelSlabMemory();
   const rampStart = now();
+  const rampServerCpu = server.cpuMicros();
+  const rampOwnCpu = ownCpuMicros();
   const { clients, errors } = await openClients({
     kind: server.kind,
     port: server.port,
@@ -86,12 +91,14 @@ export async function runFanOut(server: BenchServer, fixtures: ParleyFixtures, c
   });
   await waitFor(async () => (await server.stats()).subscribers >= count - errors, 120_000);
   const rampSeconds = (now() - rampStart) / 1000;
+  const rampServerMicros = server.cpuMicros() - rampServerCpu;
+  const rampOwnMicros = ownCpuMicros() - rampOwnCpu;
 
   await untilAllLive(clients, () => send(benchMessage(now(), -1)));
   await delay(200); // a benchmark pause, not a test synchronization: let stray probes land before counting
   for (const client of clients) if (client.latencies) client.latencies.length = 0;
   const heapAfter = await server.memory();
-  const kernelAfter = tcpKernelMemory();
+  const kernelAfter = kernelSlabMemory();
 
   const statsBefore = await server.stats();
   const cpuBefore = server.cpuMicros();
@@ -121,6 +128,8 @@ export async function runFanOut(server: BenchServer, fixtures: ParleyFixtures, c
     kernelBytesPerSocket: (kernelAfter - kernelBefore) / count,
     rampPerSecond: count / rampSeconds,
     rampErrors: errors,
+    rampServerMicrosPerConnection: rampServerMicros / count,
+    rampLoadGeneratorBusy: rampOwnMicros / (rampSeconds * 1e6),
     ...(server.kind === 'parley' && events > 0 ? { executionsPerEvent: ((statsAfter.executions ?? 0) - (statsBefore.executions ?? 0)) / events } : {}),
   };
 }
@@ -133,6 +142,10 @@ export interface SustainedStep {
   expected: number;
   p99Ms: number;
   holds: boolean;
+  /** CPU per send of the server, of PostgreSQL (all its processes) and of the load generator. */
+  serverMicrosPerSend: number;
+  postgresMicrosPerSend: number;
+  loadGeneratorMicrosPerSend: number;
 }
 
 /**
@@ -168,6 +181,7 @@ export async function runSustained(server: BenchServer, fixtures: ParleyFixtures
     let sent = 0;
     let failed = 0;
     const inFlight: Promise<void>[] = [];
+    const cpuBefore = { server: server.cpuMicros(), postgres: postgresCpuMicros(), own: ownCpuMicros() };
     const started = now();
     const tickMs = 10;
     for (let tick = 0; tick < (seconds * 1000) / tickMs; tick++) {
@@ -181,6 +195,12 @@ export async function runSustained(server: BenchServer, fixtures: ParleyFixtures
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, nextTick - now())));
     }
     await Promise.all(inFlight);
+    const perSend = (micros: number) => micros / Math.max(1, sent);
+    const cpu = {
+      serverMicrosPerSend: perSend(server.cpuMicros() - cpuBefore.server),
+      postgresMicrosPerSend: perSend(postgresCpuMicros() - cpuBefore.postgres),
+      loadGeneratorMicrosPerSend: perSend(ownCpuMicros() - cpuBefore.own),
+    };
     sentInAll += sent - failed;
     const expected = (sent - failed) * 10;
     await waitFor(() => total(clients) - base >= expected, 10_000);
@@ -188,7 +208,7 @@ export async function runSustained(server: BenchServer, fixtures: ParleyFixtures
     const p99Ms = percentile(latencies, 99);
     const delivered = total(clients) - base;
     const holds = failed === 0 && delivered === expected && p99Ms < 100;
-    steps.push({ rate, sent, failed, delivered, expected, p99Ms, holds });
+    steps.push({ rate, sent, failed, delivered, expected, p99Ms, holds, ...cpu });
     if (!holds) break;
   }
   await closeClients(clients);

@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { MemoryReport, RunnerMessage, ServerMessage, StatsReport } from './servers/ipc.js';
 
@@ -71,8 +71,35 @@ export async function startBenchServer(kind: ServerKind, env: NodeJS.ProcessEnv,
 }
 
 /** Kernel memory held by TCP sockets, in bytes (/proc/net/sockstat counts pages). */
-export function tcpKernelMemory(): number {
-  const line = readFileSync('/proc/net/sockstat', 'utf8').split('\n').find((l) => l.startsWith('TCP:')) ?? '';
-  const pages = Number(/mem (\d+)/.exec(line)?.[1] ?? 0);
-  return pages * 4096;
+/**
+ * Kernel slab memory in bytes (/proc/meminfo `Slab`): its growth while sockets open is what the kernel keeps for
+ * them (both ends of each loopback connection), which /proc/net/sockstat's TCP `mem` (buffered data only) misses.
+ */
+export function kernelSlabMemory(): number {
+  const kilobytes = /^Slab:\s+(\d+) kB/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1];
+  return Number(kilobytes ?? 0) * 1024;
+}
+
+/** CPU time (user + system) of every PostgreSQL process so far, in microseconds. */
+export function postgresCpuMicros(): number {
+  let ticks = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue; // the process has ended
+    }
+    if (!stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).startsWith('postgres')) continue;
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return (ticks / TICKS_PER_SECOND) * 1e6;
+}
+
+/** This process's CPU time (user + system) so far, in microseconds. */
+export function ownCpuMicros(): number {
+  const usage = process.cpuUsage();
+  return usage.user + usage.system;
 }

@@ -3,7 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { closeClients, now, openClients, protocolFor, type LoadClient } from './clients.js';
 import type { ParleyFixtures } from './parley-fixtures.js';
 import { WsSender } from './ws-sender.js';
-import { kernelSlabMemory, ownCpuMicros, postgresCpuMicros, type BenchServer } from './server-process.js';
+import { kernelSlabMemory, ownCpuMicros, postgresCpuMicros, postgresCpuSince, type BenchServer } from './server-process.js';
 import { benchMessage, percentile, waitFor } from './stats.js';
 
 export interface FanOutResult {
@@ -198,7 +198,7 @@ export async function runSustained(server: BenchServer, fixtures: ParleyFixtures
     const perSend = (micros: number) => micros / Math.max(1, sent);
     const cpu = {
       serverMicrosPerSend: perSend(server.cpuMicros() - cpuBefore.server),
-      postgresMicrosPerSend: perSend(postgresCpuMicros() - cpuBefore.postgres),
+      postgresMicrosPerSend: perSend(postgresCpuSince(cpuBefore.postgres)),
       loadGeneratorMicrosPerSend: perSend(ownCpuMicros() - cpuBefore.own),
     };
     sentInAll += sent - failed;

@@ -80,9 +80,12 @@ export function kernelSlabMemory(): number {
   return Number(kilobytes ?? 0) * 1024;
 }
 
-/** CPU time (user + system) of every PostgreSQL process so far, in microseconds. */
-export function postgresCpuMicros(): number {
-  let ticks = 0;
+/**
+ * CPU time (user + system) of PostgreSQL's processes, in microseconds, per process id. Compare two readings with
+ * postgresCpuSince: backends come and go (the pool closes idle connections), so totals alone would drop.
+ */
+export function postgresCpuMicros(): Map<number, number> {
+  const byPid = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     let stat: string;
@@ -93,9 +96,16 @@ export function postgresCpuMicros(): number {
     }
     if (!stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).startsWith('postgres')) continue;
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    ticks += Number(fields[11]) + Number(fields[12]);
+    byPid.set(Number(entry), ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND) * 1e6);
   }
-  return (ticks / TICKS_PER_SECOND) * 1e6;
+  return byPid;
+}
+
+/** PostgreSQL CPU time since `before`, in microseconds: processes that ended meanwhile are left out, new ones counted whole. */
+export function postgresCpuSince(before: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, micros] of postgresCpuMicros()) total += micros - (before.get(pid) ?? 0);
+  return total;
 }
 
 /** This process's CPU time (user + system) so far, in microseconds. */

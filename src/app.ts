@@ -24,6 +24,7 @@ import { InProcessRoomEventBus } from './realtime/room-event-bus.js';
 import type { FanOutCounters } from './realtime/fan-out-counters.js';
 import { RoomFanOut } from './realtime/room-fan-out.js';
 import { createHttpTransport } from './transport/http.js';
+import { OriginPolicy } from './transport/origin-policy.js';
 import { createWsTransport } from './transport/ws.js';
 
 export interface AppOptions {
@@ -107,9 +108,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const authenticator = new Authenticator(tokens, users);
     const schema = buildSchema();
     const production = config.nodeEnv === 'production';
-    const formatError = createErrorFormatter(log);
+    const formatError = createErrorFormatter(log, { hideSuggestions: production });
+    const origins = new OriginPolicy(config.corsOrigins);
 
-    const http = createHttpTransport({ schema, services, authenticator, formatError, production });
+    const http = createHttpTransport({ schema, services, authenticator, formatError, production, origins, bodyLimit: config.httpBodyLimit });
     const ws = createWsTransport({
       httpServer: http.httpServer,
       schema,
@@ -120,6 +122,11 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       production,
       counters: fanOut.counters,
       maxBufferedBytes: config.wsMaxBufferedBytes,
+      origins,
+      maxPayload: config.wsMaxPayload,
+      connectionInitTimeoutMs: config.wsConnectionInitTimeoutMs,
+      maxOperationsPerSocket: config.wsMaxSubscriptionsPerSocket,
+      maxSocketsPerUser: config.wsMaxSocketsPerUser,
     });
     http.apollo.addPlugin(ws.drainPlugin);
     await http.start();

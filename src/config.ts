@@ -39,6 +39,27 @@ const envSchema = z.object({
   REPLAY_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(1000),
   WS_MAX_BUFFERED_BYTES: z.coerce.number().int().min(1024).default(1_048_576),
   SEND_GROUP_COMMIT: booleanFlag.default(true),
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v, ctx) => {
+      const origins = v.split(',').map((origin) => origin.trim()).filter(Boolean);
+      for (const origin of origins) {
+        if (origin !== '*' && !/^https?:\/\/[^/\s]+$/.test(origin)) {
+          ctx.addIssue({ code: 'custom', message: `"${origin}" is not an origin such as https://app.example.com (or *)` });
+          return z.NEVER;
+        }
+      }
+      return origins;
+    }),
+  HTTP_BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)?$/i, 'must be a size such as 100kb, 1mb or 65536')
+    .default('100kb'),
+  WS_MAX_PAYLOAD: z.coerce.number().int().min(1024).default(65_536),
+  WS_CONNECTION_INIT_TIMEOUT: z.coerce.number().int().min(100).default(3000),
+  WS_MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).default(100),
+  WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().min(0).default(20),
 });
 
 /** Parley's validated configuration, read once from the environment. */
@@ -65,6 +86,18 @@ export interface Config {
   wsMaxBufferedBytes: number;
   /** Sends arriving while a store is in flight share the next transaction. Default true; false: one per message. */
   sendGroupCommit: boolean;
+  /** Browser origins allowed cross-origin (CORS and WebSocket upgrades); `*` allows any. Default none. */
+  corsOrigins: string[];
+  /** Largest HTTP request body (express notation, e.g. `100kb`); larger gets 413. */
+  httpBodyLimit: string;
+  /** Largest WebSocket message in bytes; larger closes the socket with 1009. Default 64 KiB. */
+  wsMaxPayload: number;
+  /** Milliseconds a socket may take to send connection_init before it is closed with 4408. Default 3000. */
+  wsConnectionInitTimeoutMs: number;
+  /** Operations one socket may have open at once. Default 100. */
+  wsMaxSubscriptionsPerSocket: number;
+  /** Sockets one user may have open at once; 0 means no cap. Default 20. */
+  wsMaxSocketsPerUser: number;
 }
 
 /** Raised for an invalid environment; its message names every offending variable. */
@@ -101,6 +134,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     replayLimit: e.REPLAY_LIMIT,
     wsMaxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
     sendGroupCommit: e.SEND_GROUP_COMMIT,
+    corsOrigins: e.CORS_ORIGINS,
+    httpBodyLimit: e.HTTP_BODY_LIMIT,
+    wsMaxPayload: e.WS_MAX_PAYLOAD,
+    wsConnectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT,
+    wsMaxSubscriptionsPerSocket: e.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
+    wsMaxSocketsPerUser: e.WS_MAX_SOCKETS_PER_USER,
   };
 }
 

@@ -10,6 +10,7 @@ import {
   type GraphQLSchema,
   type ValidationRule,
 } from 'graphql';
+import { PARSE_OPTIONS } from './validation-rules.js';
 
 /**
  * Fields whose value depends on who asks. A subscription selecting one of them is rendered per viewer; otherwise
@@ -55,7 +56,7 @@ export class DocumentCache {
   private prepare(query: string): PreparedDocument {
     let document: DocumentNode;
     try {
-      document = parse(query);
+      document = parse(query, PARSE_OPTIONS);
     } catch (error) {
       if (!(error instanceof GraphQLError)) throw error;
       return {

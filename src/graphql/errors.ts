@@ -17,9 +17,11 @@ export type ErrorFormatter = (
   fallbackCode?: string,
 ) => GraphQLFormattedError;
 
-export function createErrorFormatter(log: Logger): ErrorFormatter {
+export function createErrorFormatter(log: Logger, options: { hideSuggestions: boolean }): ErrorFormatter {
   return (formatted, error, fallbackCode = INTERNAL_SERVER_ERROR) => {
-    const { message, locations, path } = formatted;
+    const { locations, path } = formatted;
+    // In production, "Did you mean …?" would hand out the schema that introspection keeps back (both transports).
+    const message = options.hideSuggestions ? formatted.message.replace(/ Did you mean .*\?$/, '') : formatted.message;
     const where = { ...(locations ? { locations } : {}), ...(path ? { path } : {}) };
     const cause = innermost(error);
     if (cause instanceof DomainError) {

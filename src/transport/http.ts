@@ -4,14 +4,17 @@ import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHt
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
+import cors from 'cors';
 import express from 'express';
+import helmet from 'helmet';
 import type { GraphQLSchema } from 'graphql';
 import type { Authenticator } from '../auth/authenticator.js';
 import { tokenFromAuthorization } from '../auth/tokens.js';
 import type { Services } from '../domain/services.js';
 import { createContext, type GraphQLContext } from '../graphql/context.js';
 import type { ErrorFormatter } from '../graphql/errors.js';
-import { extraValidationRules } from '../graphql/validation-rules.js';
+import { extraValidationRules, PARSE_OPTIONS } from '../graphql/validation-rules.js';
+import type { OriginPolicy } from './origin-policy.js';
 
 export interface HttpTransportOptions {
   schema: GraphQLSchema;
@@ -19,8 +22,10 @@ export interface HttpTransportOptions {
   authenticator: Authenticator;
   formatError: ErrorFormatter;
   production: boolean;
-  /** Largest accepted request body. Default 100 kB. */
-  bodyLimit?: string;
+  /** Cross-origin browser access (CORS_ORIGINS). */
+  origins: OriginPolicy;
+  /** Largest accepted request body (HTTP_BODY_LIMIT); larger gets 413. */
+  bodyLimit: string;
   /** More Apollo plugins (the WebSocket server's drain hook). */
   plugins?: ApolloServerPlugin<GraphQLContext>[];
 }
@@ -34,11 +39,16 @@ export interface HttpTransport {
 
 /**
  * GraphQL over HTTP at `/graphql` (POST, and GET for queries), authenticated per request by the
- * `Authorization: Bearer <token>` header. The returned http.Server also carries the WebSocket upgrade.
+ * `Authorization: Bearer <token>` header. Every response carries helmet's security headers; cross-origin
+ * browsers are served only for CORS_ORIGINS; bodies over the limit get 413 and malformed JSON 400, as GraphQL
+ * errors; Apollo refuses batched requests (400) and, through its CSRF prevention, simple requests without a
+ * preflight. The returned http.Server also carries the WebSocket upgrade.
  */
 export function createHttpTransport(options: HttpTransportOptions): HttpTransport {
   const app = express();
   app.disable('x-powered-by');
+  app.use(helmet({ contentSecurityPolicy: { directives: contentSecurityPolicy(options.production) } }));
+  app.use(cors({ origin: (origin, allow) => allow(null, origin !== undefined && options.origins.allowsCrossOrigin(origin)) }));
   const httpServer = http.createServer(app);
   const plugins: ApolloServerPlugin<GraphQLContext>[] = [
     ApolloServerPluginDrainHttpServer({ httpServer }),
@@ -51,6 +61,9 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
     // Introspection is governed by our own rule, shared with the WebSocket; Apollo's would add a second error.
     introspection: true,
     validationRules: extraValidationRules(options.production),
+    parseOptions: PARSE_OPTIONS,
+    // No "Did you mean …?" in production: it would hand out the schema that introspection keeps back.
+    hideSchemaDetailsFromClientErrors: options.production,
     includeStacktraceInErrorResponses: false,
     formatError: (formatted, error) => options.formatError(formatted, error),
     // main.ts owns SIGINT/SIGTERM: Apollo's own handlers would race it.
@@ -64,7 +77,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
       await apollo.start();
       app.use(
         '/graphql',
-        express.json({ limit: options.bodyLimit ?? '100kb' }),
+        express.json({ limit: options.bodyLimit }),
         expressMiddleware(apollo, {
           context: async ({ req }) => {
             const auth = await options.authenticator.authenticate(tokenFromAuthorization(req.headers.authorization));
@@ -72,6 +85,37 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
           },
         }),
       );
+      app.use(requestErrorHandler);
     },
+  };
+}
+
+/** A body the JSON parser refused (too large, malformed) as a GraphQL-shaped error with the parser's status. */
+const requestErrorHandler: express.ErrorRequestHandler = (error: { status?: number; type?: string }, _req, res, next) => {
+  if (res.headersSent || error.status === undefined || error.status >= 500) return next(error);
+  const tooLarge = error.status === 413;
+  res.status(error.status).json({
+    errors: [
+      {
+        message: tooLarge ? 'Request body is larger than the limit' : 'Request body is not valid JSON',
+        extensions: { code: tooLarge ? 'PAYLOAD_TOO_LARGE' : 'BAD_REQUEST' },
+      },
+    ],
+  });
+};
+
+/**
+ * helmet's strict default policy, which a JSON API lives with; outside production the page at /graphql is Apollo's
+ * embedded Sandbox, which loads its script, styles and frame from Apollo's CDN.
+ */
+function contentSecurityPolicy(production: boolean): Record<string, string[]> {
+  if (production) return {};
+  return {
+    'script-src': ["'self'", "'unsafe-inline'", 'https://embeddable-sandbox.cdn.apollographql.com'],
+    'style-src': ["'self'", "'unsafe-inline'", 'https://fonts.googleapis.com'],
+    'font-src': ["'self'", 'https://fonts.gstatic.com'],
+    'img-src': ["'self'", 'data:', 'https://apollo-server-landing-page.cdn.apollographql.com'],
+    'frame-src': ["'self'", 'https://sandbox.embed.apollographql.com'],
+    'manifest-src': ["'self'", 'https://apollo-server-landing-page.cdn.apollographql.com'],
   };
 }

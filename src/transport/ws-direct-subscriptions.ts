@@ -40,6 +40,11 @@ export class DirectSubscriptions {
     return this.active.has(id);
   }
 
+  /** Subscriptions open (or starting) on the socket. */
+  get size(): number {
+    return this.active.size;
+  }
+
   /** Subscribes operation `id`; resolves when it is registered or refused (the refusal sent to the client). */
   async start(id: string, prepared: { id: number; document: DocumentNode; viewerDependent: boolean }, payload: SubscribePayload, auth: Authentication): Promise<void> {
     const entry: Active = {};

@@ -1,7 +1,7 @@
 import type http from 'node:http';
 import type { ApolloServerPlugin } from '@apollo/server';
-import { getOperationAST, specifiedRules, type GraphQLSchema } from 'graphql';
-import { CloseCode, handleProtocols, makeServer, MessageType, parseMessage, type Context } from 'graphql-ws';
+import { getOperationAST, GraphQLError, specifiedRules, type GraphQLSchema } from 'graphql';
+import { CloseCode, handleProtocols, makeServer, MessageType, parseMessage, stringifyMessage, type Context } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ANONYMOUS, type Authentication, type Authenticator } from '../auth/authenticator.js';
 import { tokenFromAuthorization } from '../auth/tokens.js';
@@ -15,6 +15,7 @@ import { formatOperationErrors, formatResult } from '../graphql/format-result.js
 import { extraValidationRules } from '../graphql/validation-rules.js';
 import type { DirectDeliveryDeps } from './ws-direct-delivery.js';
 import { DirectSubscriptions, isDirectSubscription } from './ws-direct-subscriptions.js';
+import type { OriginPolicy } from './origin-policy.js';
 import { keepSocketsAlive } from './ws-keepalive.js';
 
 export interface WsTransportOptions {
@@ -32,7 +33,20 @@ export interface WsTransportOptions {
   path?: string;
   /** Ping interval; a socket that misses a pong by the next one is terminated. Default 12 s (graphql-ws's). */
   keepAliveMs?: number;
+  /** Browser origins allowed to open sockets besides the server's own (CORS_ORIGINS). */
+  origins: OriginPolicy;
+  /** Largest message in bytes (WS_MAX_PAYLOAD); a larger one closes the socket with 1009. */
+  maxPayload: number;
+  /** Time to send connection_init before the socket is closed with 4408 (WS_CONNECTION_INIT_TIMEOUT). */
+  connectionInitTimeoutMs: number;
+  /** Operations (subscriptions, and queries or mutations in flight) one socket may have open at once. */
+  maxOperationsPerSocket: number;
+  /** Sockets one user may have open at once (WS_MAX_SOCKETS_PER_USER); 0: no cap. */
+  maxSocketsPerUser: number;
 }
+
+/** Close code for a socket over its user's socket cap: 1008, policy violation. */
+export const TOO_MANY_SOCKETS_CLOSE_CODE = 1008;
 
 type ConnectionParams = Record<string, unknown> | undefined;
 
@@ -49,6 +63,8 @@ interface SocketState extends Record<PropertyKey, unknown> {
   handle?: (data: string) => Promise<void>;
   /** Room subscriptions served by the grouped fan-out; created with the first. */
   direct?: DirectSubscriptions;
+  /** The user this socket counts against in the per-user socket cap. */
+  countedUserId?: string;
 }
 
 export interface WsTransport {
@@ -68,22 +84,48 @@ export interface WsTransport {
  * validation rules and error formatting are applied there explicitly.
  */
 export function createWsTransport(options: WsTransportOptions): WsTransport {
-  const wss = new WebSocketServer({ server: options.httpServer, path: options.path ?? '/graphql', perMessageDeflate: false, handleProtocols });
+  const wss = new WebSocketServer({
+    server: options.httpServer,
+    path: options.path ?? '/graphql',
+    perMessageDeflate: false,
+    handleProtocols,
+    maxPayload: options.maxPayload,
+    // Browsers send Origin with every upgrade and do not apply CORS to it: refuse foreign pages before the 101.
+    verifyClient: (info, allow) => allow(options.origins.allowsUpgrade(info.req.headers.origin, info.req.headers.host), 403, 'Origin not allowed'),
+  });
+  const socketsPerUser = new Map<string, number>();
+  const tooManyOperations = (state: SocketState, including: number) =>
+    (state.direct?.size ?? 0) + Object.keys(state.protocol?.subscriptions ?? {}).length + including > options.maxOperationsPerSocket;
+  const operationLimitError = () =>
+    new GraphQLError(`Too many operations on this socket (at most ${options.maxOperationsPerSocket}): complete some first`, {
+      extensions: { code: 'TOO_MANY_OPERATIONS' },
+    });
   const documents = new DocumentCache(options.schema, [...specifiedRules, ...extraValidationRules(options.production)]);
   const { formatError, log, schema, services } = options;
   const deliveryDeps: DirectDeliveryDeps = { schema, services, formatError, counters: options.counters, maxBufferedBytes: options.maxBufferedBytes };
 
   const protocol = makeServer<ConnectionParams, SocketState>({
+    connectionInitWaitTimeout: options.connectionInitTimeoutMs,
     onConnect: async (ctx) => {
       const token = tokenFromConnectionParams(ctx.connectionParams);
       const auth = await options.authenticator.authenticate(token);
       if (auth.kind === 'refused') return false; // graphql-ws closes with CloseCode.Forbidden (4403)
+      if (auth.kind === 'user' && options.maxSocketsPerUser > 0) {
+        const open = socketsPerUser.get(auth.viewer.id) ?? 0;
+        if (open >= options.maxSocketsPerUser) {
+          ctx.extra.socket.close(TOO_MANY_SOCKETS_CLOSE_CODE, `Too many sockets for this user (at most ${options.maxSocketsPerUser})`);
+          return false;
+        }
+        socketsPerUser.set(auth.viewer.id, open + 1);
+        ctx.extra.countedUserId = auth.viewer.id;
+      }
       ctx.extra.auth = auth;
       ctx.extra.perSubscriberDelivery = !options.production && ctx.connectionParams?.['parleyDelivery'] === 'per-subscriber';
       ctx.extra.protocol = ctx;
       return true;
     },
     onSubscribe: (ctx, _id, payload) => {
+      if (tooManyOperations(ctx.extra, 0)) return [operationLimitError()]; // this one is already counted
       const prepared = documents.get(payload.query);
       if (!prepared.ok) return [...prepared.errors];
       return {
@@ -118,6 +160,10 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     if (id in ctx.subscriptions) return false; // graphql-ws closes with 4409
     const prepared = documents.get(payload.query);
     if (!prepared.ok || !isDirectSubscription(getOperationAST(prepared.document, payload.operationName))) return false;
+    if (tooManyOperations(state, 1)) {
+      state.socket.send(stringifyMessage({ id, type: MessageType.Error, payload: formatOperationErrors([operationLimitError()], formatError) }));
+      return true;
+    }
     state.direct ??= new DirectSubscriptions(state.socket, deliveryDeps);
     void state.direct.start(id, prepared, payload, state.auth).catch((error: unknown) => failed(state.socket, error));
     return true;
@@ -153,6 +199,11 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     });
     socket.once('close', (code, reason) => {
       state.direct?.closeAll();
+      if (state.countedUserId !== undefined) {
+        const open = (socketsPerUser.get(state.countedUserId) ?? 1) - 1;
+        if (open > 0) socketsPerUser.set(state.countedUserId, open);
+        else socketsPerUser.delete(state.countedUserId);
+      }
       void closed(code, String(reason));
     });
   });

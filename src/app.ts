@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { Redis } from 'ioredis';
 import { Authenticator } from './auth/authenticator.js';
 import { resolveJwtSecret } from './auth/jwt-secret.js';
 import { PasswordHasher } from './auth/passwords.js';
@@ -9,6 +10,7 @@ import { createDataSource } from './db/data-source.js';
 import type { QueryObserver } from './db/query-observer.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { MessagesService } from './domain/messages.service.js';
+import { RateLimits } from './domain/rate-limits.js';
 import { ReactionsService } from './domain/reactions.service.js';
 import { ReadStateService } from './domain/read-state.service.js';
 import type { DeliveredRoomEvent, RoomEvent } from './domain/room-events.js';
@@ -91,11 +93,12 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const events = new InProcessRoomEventBus<RoomEvent>();
     const clock = options.clock ?? systemClock;
     const fanOut = new RoomFanOut<DeliveredRoomEvent>(events);
-    const users = new UsersService(dataSource, new PasswordHasher(), tokens);
+    const limits = createRateLimits(config, log, cleanups);
+    const users = new UsersService(dataSource, new PasswordHasher(), tokens, limits);
     const services: Services = {
       users,
-      rooms: new RoomsService(dataSource, events),
-      messages: new MessagesService(dataSource, events, { maxLength: config.messageMaxLength, groupCommit: config.sendGroupCommit }),
+      rooms: new RoomsService(dataSource, events, limits),
+      messages: new MessagesService(dataSource, events, limits, { maxLength: config.messageMaxLength, groupCommit: config.sendGroupCommit }),
       reactions: new ReactionsService(dataSource, events),
       readState: new ReadStateService(dataSource, events, clock),
       typing: new TypingService(dataSource, events, clock),
@@ -172,4 +175,14 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     await unwind();
     throw error;
   }
+}
+
+/** The abuse limits: off, in memory, or in Redis (REDIS_URL) with a connection closed on stop. */
+function createRateLimits(config: Config, log: Logger, cleanups: (() => Promise<void>)[]): RateLimits {
+  if (!config.rateLimits) return RateLimits.off();
+  if (!config.redisUrl) return RateLimits.create(config.rateLimits);
+  const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+  redis.on('error', (error: Error) => log.warn({ err: error }, 'Redis unavailable: rate limits fall back to this process'));
+  cleanups.push(async () => void redis.disconnect());
+  return RateLimits.create(config.rateLimits, { redis, keyPrefix: config.rateLimitKeyPrefix });
 }

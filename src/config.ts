@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import type { RateLimitSettings } from './domain/rate-limits.js';
 
 /** Parses a duration such as `3600`, `90s`, `15m`, `24h` or `7d` into seconds. */
 function durationSeconds(value: string): number | undefined {
@@ -8,6 +9,21 @@ function durationSeconds(value: string): number | undefined {
   const unit = { s: 1, m: 60, h: 3600, d: 86_400 }[(match[2] ?? 's') as 's' | 'm' | 'h' | 'd'];
   return Number(match[1]) * unit;
 }
+
+/** `N/duration`, such as `20/10s` or `10/15m`: N per that many seconds. */
+const rateRule = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const match = /^\s*(\d+)\s*\/\s*(.+)$/.exec(v);
+      const seconds = match ? durationSeconds(match[2]!) : undefined;
+      if (!match || seconds === undefined || seconds < 1 || Number(match[1]) < 1) {
+        ctx.addIssue({ code: 'custom', message: 'must be a count per duration, such as 20/10s, 10/15m or 5/1h' });
+        return z.NEVER;
+      }
+      return { points: Number(match[1]), seconds };
+    });
 
 const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { error: 'must be true or false' })
@@ -60,6 +76,14 @@ const envSchema = z.object({
   WS_CONNECTION_INIT_TIMEOUT: z.coerce.number().int().min(100).default(3000),
   WS_MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).default(100),
   WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().min(0).default(20),
+  RATE_LIMITS: booleanFlag.default(true),
+  RATE_LIMIT_SIGNIN: rateRule('10/15m'),
+  RATE_LIMIT_SIGNIN_IP: rateRule('100/15m'),
+  RATE_LIMIT_SEND: rateRule('20/10s'),
+  RATE_LIMIT_SIGNUP: rateRule('10/1h'),
+  RATE_LIMIT_CREATE_ROOM: rateRule('30/1h'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
+  RATE_LIMIT_KEY_PREFIX: z.string().min(1).default('parley'),
 });
 
 /** Parley's validated configuration, read once from the environment. */
@@ -98,6 +122,12 @@ export interface Config {
   wsMaxSubscriptionsPerSocket: number;
   /** Sockets one user may have open at once; 0 means no cap. Default 20. */
   wsMaxSocketsPerUser: number;
+  /** Abuse limits; null when RATE_LIMITS is off. */
+  rateLimits: RateLimitSettings | null;
+  /** Redis shared by every process for rate limits; unset: each process keeps its own in memory. */
+  redisUrl: string | undefined;
+  /** Prefix of the rate limits' keys in Redis. Default `parley`. */
+  rateLimitKeyPrefix: string;
 }
 
 /** Raised for an invalid environment; its message names every offending variable. */
@@ -140,6 +170,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wsConnectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT,
     wsMaxSubscriptionsPerSocket: e.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
     wsMaxSocketsPerUser: e.WS_MAX_SOCKETS_PER_USER,
+    rateLimits: e.RATE_LIMITS
+      ? {
+          signInFailures: e.RATE_LIMIT_SIGNIN,
+          signInPerAddress: e.RATE_LIMIT_SIGNIN_IP,
+          send: e.RATE_LIMIT_SEND,
+          signUp: e.RATE_LIMIT_SIGNUP,
+          createRoom: e.RATE_LIMIT_CREATE_ROOM,
+        }
+      : null,
+    redisUrl: e.REDIS_URL,
+    rateLimitKeyPrefix: e.RATE_LIMIT_KEY_PREFIX,
   };
 }
 

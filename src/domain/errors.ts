@@ -1,5 +1,5 @@
 /** The `extensions.code` values Parley's own errors carry. */
-export type DomainErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT';
+export type DomainErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'RATE_LIMITED';
 
 /**
  * A failure the client caused and can act on. Its message is shown to the client as is; anything that is not a
@@ -39,5 +39,13 @@ export class BadUserInputError extends DomainError {
     readonly argumentName?: string,
   ) {
     super(message);
+  }
+}
+
+/** Too many attempts: try again after `retryAfter` seconds (reported as `extensions.retryAfter`). */
+export class RateLimitedError extends DomainError {
+  readonly code = 'RATE_LIMITED';
+  constructor(readonly retryAfter: number) {
+    super(`Too many requests: try again in ${retryAfter} s`);
   }
 }

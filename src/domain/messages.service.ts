@@ -9,6 +9,7 @@ import { requireMessageOfMember } from './message-access.js';
 import { validMessageBody } from './message-body.js';
 import { insertMessageOfMember, insertMessagesOfMembers, type NewMessage } from './message-inserts.js';
 import { readHistoryPage, type HistoryArgs, type MessagePage } from './message-history.js';
+import type { RateLimits } from './rate-limits.js';
 import { requireMembership } from './room-access.js';
 import type { RoomEvents } from './room-events.js';
 import { appendRoomEvent, lockRoom, messageAddedEvent } from './room-log.js';
@@ -44,6 +45,7 @@ export class MessagesService {
   constructor(
     private readonly db: DataSource,
     private readonly events: RoomEvents,
+    private readonly limits: RateLimits,
     private readonly options: MessagesServiceOptions,
   ) {
     if (options.groupCommit) this.groupCommits = inFlightBatchLoader((batch) => this.storeTogether(batch), { maxBatchSize: GROUP_COMMIT_MAX });
@@ -56,6 +58,7 @@ export class MessagesService {
    *   a non-member; BadUserInputError for a bad body or clientMessageId, or a clientMessageId used in another room.
    */
   async send(viewer: Viewer, roomId: string, input: SendMessageInput): Promise<Message> {
+    await this.limits.send(viewer.id);
     const body = validMessageBody(input.body, this.options.maxLength);
     const { clientMessageId, replyToId } = input;
     if (clientMessageId != null) validateClientMessageId(clientMessageId);

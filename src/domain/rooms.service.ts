@@ -4,6 +4,7 @@ import { RoomMembership } from '../db/entities/room-membership.entity.js';
 import { Room, type RoomKind } from '../db/entities/room.entity.js';
 import { BadUserInputError, ForbiddenError, NotFoundError } from './errors.js';
 import { isUuid } from './ids.js';
+import type { RateLimits } from './rate-limits.js';
 import { isVisible, loadRoomAccess, lockRoomAccess, type RoomAccess } from './room-access.js';
 import type { PersistedRoomEvent, RoomEvents } from './room-events.js';
 import { appendRoomEvent } from './room-log.js';
@@ -16,13 +17,15 @@ export class RoomsService {
   constructor(
     private readonly db: DataSource,
     private readonly events: RoomEvents,
+    private readonly limits: RateLimits,
   ) {}
 
   /**
    * Creates a room owned by the viewer, who becomes its first member.
    * @throws BadUserInputError for a name outside 1-100 characters after trimming, or kind DIRECT.
    */
-  async create(viewer: Viewer, rawName: string, kind: RoomKind): Promise<Room> {
+  async create(viewer: Viewer, rawName: string, kind: RoomKind, clientAddress: string): Promise<Room> {
+    await this.limits.createRoom(clientAddress);
     const name = validRoomName(rawName);
     if (kind === 'DIRECT') throw new BadUserInputError('DIRECT rooms cannot be created yet', 'kind');
     return this.db.transaction(async (tx) => {

@@ -4,6 +4,7 @@ import type { PasswordHasher } from '../auth/passwords.js';
 import { User } from '../db/entities/user.entity.js';
 import { BadUserInputError, UnauthenticatedError } from './errors.js';
 import { isUuid } from './ids.js';
+import type { RateLimits } from './rate-limits.js';
 import { isUniqueViolation } from './unique-violation.js';
 import type { Viewer } from './viewer.js';
 
@@ -30,6 +31,7 @@ export class UsersService {
     db: DataSource,
     private readonly passwords: PasswordHasher,
     private readonly tokens: TokenService,
+    private readonly limits: RateLimits,
   ) {
     this.users = db.getRepository(User);
   }
@@ -38,7 +40,8 @@ export class UsersService {
    * Creates an account and signs it in.
    * @throws BadUserInputError for an invalid username or password, or a username taken in any letter case.
    */
-  async signUp(username: string, password: string): Promise<Session> {
+  async signUp(username: string, password: string, clientAddress: string): Promise<Session> {
+    await this.limits.signUp(clientAddress);
     if (!USERNAME.test(username)) {
       throw new BadUserInputError(
         'Username must be 3 to 32 characters of letters, digits, "_", "." or "-"',
@@ -65,11 +68,13 @@ export class UsersService {
    * Checks a username (any letter case) and password and issues a token.
    * @throws UnauthenticatedError, the same one for an unknown user and a wrong password, after the same work.
    */
-  async signIn(username: string, password: string): Promise<Session> {
-    const user = USERNAME.test(username) ? await this.findByUsername(username) : null;
-    const matches = await this.passwords.verify(user?.passwordHash, password);
-    if (!user || !matches) throw new UnauthenticatedError(BAD_CREDENTIALS);
-    return { user: { id: user.id, username: user.username }, ...(await this.tokens.issue(user.id)) };
+  async signIn(username: string, password: string, clientAddress: string): Promise<Session> {
+    return this.limits.signIn(username, clientAddress, async () => {
+      const user = USERNAME.test(username) ? await this.findByUsername(username) : null;
+      const matches = await this.passwords.verify(user?.passwordHash, password);
+      if (!user || !matches) throw new UnauthenticatedError(BAD_CREDENTIALS);
+      return { user: { id: user.id, username: user.username }, ...(await this.tokens.issue(user.id)) };
+    });
   }
 
   /** The user behind a verified token; null when the account no longer exists. */

@@ -13,13 +13,21 @@ export interface GraphQLContext {
   loaders: Loaders;
   /** Set by the WebSocket transport for a subscription it delivers itself (grouped fan-out). */
   readonly delivery?: DirectDelivery;
+  /** The peer address of the request or socket: what per-address rate limits count. */
+  readonly clientAddress: string;
 }
 
-export function createContext(services: Services, auth: Authentication, delivery?: DirectDelivery): GraphQLContext {
+export function createContext(
+  services: Services,
+  auth: Authentication,
+  options: { clientAddress?: string | undefined; delivery?: DirectDelivery } = {},
+): GraphQLContext {
   let loaders: Loaders | undefined;
+  const { delivery } = options;
   return {
     auth,
     services,
+    clientAddress: options.clientAddress ?? 'unknown',
     // Created on first use: a subscription's own context is held for its whole life and never needs them.
     get loaders() {
       return (loaders ??= createLoaders(services, viewerOf(auth)));

@@ -26,7 +26,12 @@ export function createErrorFormatter(log: Logger, options: { hideSuggestions: bo
     const cause = innermost(error);
     if (cause instanceof DomainError) {
       const argumentName = 'argumentName' in cause ? cause.argumentName : undefined;
-      return { message: cause.message, ...where, extensions: { code: cause.code, ...(argumentName ? { argumentName } : {}) } };
+      const retryAfter = 'retryAfter' in cause ? cause.retryAfter : undefined;
+      return {
+        message: cause.message,
+        ...where,
+        extensions: { code: cause.code, ...(argumentName ? { argumentName } : {}), ...(retryAfter !== undefined ? { retryAfter } : {}) },
+      };
     }
     if (cause instanceof GraphQLError) {
       const code = formatted.extensions?.['code'] ?? cause.extensions['code'] ?? fallbackCode;

@@ -81,7 +81,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
         expressMiddleware(apollo, {
           context: async ({ req }) => {
             const auth = await options.authenticator.authenticate(tokenFromAuthorization(req.headers.authorization));
-            return createContext(options.services, auth);
+            return createContext(options.services, auth, { clientAddress: req.socket.remoteAddress });
           },
         }),
       );

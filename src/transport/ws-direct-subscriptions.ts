@@ -68,7 +68,7 @@ export class DirectSubscriptions {
       document: prepared.document,
       variableValues: payload.variables,
       operationName: payload.operationName,
-      contextValue: createContext(this.deps.services, auth, delivery),
+      contextValue: createContext(this.deps.services, auth, { delivery }),
     });
     const stillWanted = this.active.get(id) === entry;
     if (Symbol.asyncIterator in result) {

@@ -55,6 +55,8 @@ interface SocketState extends Record<PropertyKey, unknown> {
   socket: WebSocket;
   /** Who authenticated on it, once, at connection_init. */
   auth: Authentication;
+  /** The peer address (for per-address rate limits). */
+  clientAddress: string | undefined;
   /** Diagnostics (not in production): deliver with plain per-subscriber execution instead of the grouped path. */
   perSubscriberDelivery: boolean;
   /** graphql-ws's state of this connection (acknowledged, its own operations), known from connection_init on. */
@@ -133,7 +135,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
         document: prepared.document,
         operationName: payload.operationName,
         variableValues: payload.variables,
-        contextValue: createContext(services, ctx.extra.auth),
+        contextValue: createContext(services, ctx.extra.auth, { clientAddress: ctx.extra.clientAddress }),
       };
     },
     onError: (_ctx, _id, _payload, errors) => formatOperationErrors(errors, formatError),
@@ -174,8 +176,8 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     socket.close(CloseCode.InternalServerError, 'Internal server error');
   };
 
-  wss.on('connection', (socket) => {
-    const state: SocketState = { socket, auth: ANONYMOUS, perSubscriberDelivery: false };
+  wss.on('connection', (socket, request) => {
+    const state: SocketState = { socket, auth: ANONYMOUS, perSubscriberDelivery: false, clientAddress: request.socket.remoteAddress };
     socket.once('error', onSocketError);
     const closed = protocol.opened(
       {

@@ -54,8 +54,17 @@ const pinned = os.cpus().length > 1 && pin(1);
 const database = await benchDatabase();
 const servers = new Map<ServerKind, BenchServer>();
 try {
-  // Benchmark sockets share 100 users' tokens: the per-user socket cap (a production default) is off here.
-  const serverEnv = { DATABASE_URL: database.url, JWT_SECRET: BENCH_JWT_SECRET, NODE_ENV: 'production', LOG_LEVEL: 'warn', PORT: '0', WS_MAX_SOCKETS_PER_USER: '0' };
+  // Benchmark sockets share 100 users' tokens and send in bulk: the per-user socket cap and the rate limits
+  // (production defaults) are off here.
+  const serverEnv = {
+    DATABASE_URL: database.url,
+    JWT_SECRET: BENCH_JWT_SECRET,
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'warn',
+    PORT: '0',
+    WS_MAX_SOCKETS_PER_USER: '0',
+    RATE_LIMITS: 'off',
+  };
   for (const kind of KINDS) servers.set(kind, await startBenchServer(kind, serverEnv, pinned ? 0 : undefined));
   const fixtures = await createParleyFixtures(database.url, { fanOutUsers: 100, rooms: 100, membersPerRoom: 10 });
 

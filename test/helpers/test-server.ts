@@ -79,6 +79,7 @@ export async function startTestServer(
       PORT: '0',
       NODE_ENV: 'test',
       JWT_SECRET: randomBytes(32).toString('hex'),
+      RATE_LIMITS: 'off', // tests send in bulk; the limits are tested with their defaults by turning them on
       ...env,
     });
     app = await startApp(config, {

@@ -1,0 +1,117 @@
+import type { Redis } from 'ioredis';
+import {
+  BurstyRateLimiter,
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+  type IRateLimiterOptions,
+  type RateLimiterAbstract,
+} from 'rate-limiter-flexible';
+import { RateLimitedError, UnauthenticatedError } from './errors.js';
+
+/** `points` per `seconds`. */
+export interface RateLimitRule {
+  points: number;
+  seconds: number;
+}
+
+export interface RateLimitSettings {
+  /** Consecutive failed sign-ins of one username from one address before that pair is locked for `seconds`. */
+  signInFailures: RateLimitRule;
+  /** Sign-in attempts from one address. */
+  signInPerAddress: RateLimitRule;
+  /** Messages one user may send (with a burst of a quarter more, refilled over three periods). */
+  send: RateLimitRule;
+  /** Accounts created from one address. */
+  signUp: RateLimitRule;
+  /** Rooms created from one address. */
+  createRoom: RateLimitRule;
+}
+
+/**
+ * Abuse limits (rate-limiter-flexible): in memory, or in Redis so that every process of a deployment shares them.
+ * A Redis outage falls back to per-process memory limits instead of failing requests. Each check throws
+ * RateLimitedError with the seconds until it would pass.
+ */
+export class RateLimits {
+  private constructor(
+    private readonly limiters: {
+      signInFailures: RateLimiterAbstract;
+      signInPerAddress: RateLimiterAbstract;
+      send: RateLimiterAbstract | BurstyRateLimiter;
+      signUp: RateLimiterAbstract;
+      createRoom: RateLimiterAbstract;
+    } | null,
+  ) {}
+
+  /** No limits at all (RATE_LIMITS=off: load tests and benchmarks). */
+  static off(): RateLimits {
+    return new RateLimits(null);
+  }
+
+  static create(settings: RateLimitSettings, store: { redis?: Redis; keyPrefix?: string } = {}): RateLimits {
+    const prefix = store.keyPrefix ?? 'parley';
+    const limiter = (name: string, rule: RateLimitRule, extra: Partial<IRateLimiterOptions> = {}): RateLimiterAbstract => {
+      const options = { keyPrefix: `${prefix}:${name}`, points: rule.points, duration: rule.seconds, ...extra };
+      if (!store.redis) return new RateLimiterMemory(options);
+      return new RateLimiterRedis({ ...options, storeClient: store.redis, insuranceLimiter: new RateLimiterMemory(options) });
+    };
+    const { send } = settings;
+    return new RateLimits({
+      signInFailures: limiter('signin-failures', settings.signInFailures, { blockDuration: settings.signInFailures.seconds }),
+      signInPerAddress: limiter('signin', settings.signInPerAddress),
+      send: new BurstyRateLimiter(
+        limiter('send', send),
+        limiter('send-burst', { points: Math.max(1, Math.ceil(send.points / 4)), seconds: send.seconds * 3 }),
+      ),
+      signUp: limiter('signup', settings.signUp),
+      createRoom: limiter('create-room', settings.createRoom),
+    });
+  }
+
+  /**
+   * Runs a sign-in attempt under the limits, before any password is hashed: the address's attempts, and the
+   * username + address pair's consecutive failures (a success clears them).
+   */
+  async signIn<T>(username: string, address: string, attempt: () => Promise<T>): Promise<T> {
+    if (!this.limiters) return attempt();
+    const { signInFailures, signInPerAddress } = this.limiters;
+    const pair = `${username.toLowerCase()}|${address}`;
+    const failures = await signInFailures.get(pair);
+    if (failures && failures.remainingPoints <= 0 && failures.msBeforeNext > 0) throw limited(failures);
+    await consume(signInPerAddress, address);
+    try {
+      const result = await attempt();
+      await signInFailures.delete(pair);
+      return result;
+    } catch (error) {
+      if (error instanceof UnauthenticatedError) await signInFailures.consume(pair).catch(() => undefined); // the lock applies from the next attempt
+      throw error;
+    }
+  }
+
+  async send(userId: string): Promise<void> {
+    if (this.limiters) await consume(this.limiters.send, userId);
+  }
+
+  async signUp(address: string): Promise<void> {
+    if (this.limiters) await consume(this.limiters.signUp, address);
+  }
+
+  async createRoom(address: string): Promise<void> {
+    if (this.limiters) await consume(this.limiters.createRoom, address);
+  }
+}
+
+async function consume(limiter: RateLimiterAbstract | BurstyRateLimiter, key: string): Promise<void> {
+  try {
+    await limiter.consume(key);
+  } catch (rejection) {
+    if (rejection instanceof RateLimiterRes) throw limited(rejection);
+    throw rejection;
+  }
+}
+
+function limited(result: RateLimiterRes): RateLimitedError {
+  return new RateLimitedError(Math.max(1, Math.ceil(result.msBeforeNext / 1000)));
+}

@@ -109,6 +109,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       services.readState.dispose();
     });
     const authenticator = new Authenticator(tokens, users);
+    users.onSignOut((userId) => authenticator.forgetUser(userId));
     const schema = buildSchema();
     const production = config.nodeEnv === 'production';
     const formatError = createErrorFormatter(log, { hideSuggestions: production });

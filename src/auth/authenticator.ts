@@ -24,6 +24,8 @@ export interface AuthenticatorOptions {
  */
 export class Authenticator {
   private readonly cache = new Map<string, { auth: Authentication & { kind: 'user' }; until: number }>();
+  /** The cached tokens of each user, so that a sign-out can forget them at once. */
+  private readonly tokensOfUser = new Map<string, Set<string>>();
   private readonly cacheMs: number;
   private readonly cacheSize: number;
 
@@ -42,12 +44,13 @@ export class Authenticator {
     const now = Date.now();
     const cached = this.cache.get(token);
     if (cached && cached.until > now) return cached.auth;
-    if (cached) this.cache.delete(token);
+    if (cached) this.drop(token, cached.auth.viewer.id);
     try {
       const claims = await this.tokens.verify(token);
-      const viewer = await this.users.findViewer(claims.userId);
-      if (!viewer) return { kind: 'refused', reason: 'Invalid token' };
-      const auth = { kind: 'user', viewer, expiresAt: claims.expiresAt } as const;
+      const found = await this.users.findViewer(claims.userId);
+      if (!found) return { kind: 'refused', reason: 'Invalid token' };
+      if (claims.version !== found.tokenVersion) return { kind: 'refused', reason: 'Token revoked: sign in again' };
+      const auth = { kind: 'user', viewer: found.viewer, expiresAt: claims.expiresAt } as const;
       this.remember(token, auth, Math.min(now + this.cacheMs, claims.expiresAt.getTime()));
       return auth;
     } catch (error) {
@@ -56,8 +59,28 @@ export class Authenticator {
     }
   }
 
+  /** Forgets every cached token of a user (after a sign-out revoked them). */
+  forgetUser(userId: string): void {
+    for (const token of this.tokensOfUser.get(userId) ?? []) this.cache.delete(token);
+    this.tokensOfUser.delete(userId);
+  }
+
   private remember(token: string, auth: Authentication & { kind: 'user' }, until: number): void {
     this.cache.set(token, { auth, until });
-    if (this.cache.size > this.cacheSize) this.cache.delete(this.cache.keys().next().value!);
+    const userId = auth.viewer.id;
+    let tokens = this.tokensOfUser.get(userId);
+    if (!tokens) this.tokensOfUser.set(userId, (tokens = new Set()));
+    tokens.add(token);
+    if (this.cache.size > this.cacheSize) {
+      const [oldest, entry] = this.cache.entries().next().value!;
+      this.drop(oldest, entry.auth.viewer.id);
+    }
+  }
+
+  private drop(token: string, userId: string): void {
+    this.cache.delete(token);
+    const tokens = this.tokensOfUser.get(userId);
+    tokens?.delete(token);
+    if (tokens?.size === 0) this.tokensOfUser.delete(userId);
   }
 }

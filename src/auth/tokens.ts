@@ -15,6 +15,8 @@ export interface IssuedToken {
 export interface TokenClaims {
   userId: string;
   expiresAt: Date;
+  /** The user's token version when it was issued; a token older than the user's current version is revoked. */
+  version: number;
 }
 
 /** Why a token was refused; the message is safe to show to the client. */
@@ -35,11 +37,11 @@ export class TokenService {
     this.key = crypto.subtle.importKey('raw', new TextEncoder().encode(secret), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign', 'verify']);
   }
 
-  /** Issues a token for `userId` that expires `ttlSeconds` from now. */
-  async issue(userId: string): Promise<IssuedToken> {
+  /** Issues a token for `userId` under the user's current token `version` that expires `ttlSeconds` from now. */
+  async issue(userId: string, version: number): Promise<IssuedToken> {
     const issuedAt = Math.floor(Date.now() / 1000);
     const exp = issuedAt + this.ttlSeconds;
-    const token = await new SignJWT({})
+    const token = await new SignJWT({ ver: version })
       .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
       .setSubject(userId)
       .setIssuer(TOKEN_ISSUER)
@@ -62,7 +64,9 @@ export class TokenService {
         audience: TOKEN_AUDIENCE,
         requiredClaims: ['exp', 'sub'],
       });
-      return { userId: payload.sub as string, expiresAt: new Date((payload.exp as number) * 1000) };
+      const version = payload['ver'] ?? 0; // tokens from before versions were introduced count as version 0
+      if (typeof version !== 'number') throw new InvalidTokenError('Invalid token');
+      return { userId: payload.sub as string, expiresAt: new Date((payload.exp as number) * 1000), version };
     } catch (error) {
       if (error instanceof errors.JWTExpired) throw new InvalidTokenError('Token expired');
       throw new InvalidTokenError('Invalid token');

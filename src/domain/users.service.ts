@@ -26,6 +26,7 @@ export interface Session extends IssuedToken {
 /** Accounts: sign-up, sign-in, and looking users up. */
 export class UsersService {
   private readonly users: Repository<User>;
+  private readonly signOutListeners: ((userId: string) => void)[] = [];
 
   constructor(
     db: DataSource,
@@ -61,7 +62,7 @@ export class UsersService {
       if (isUniqueViolation(error, 'users_username_lower_key')) throw usernameTaken(); // lost a race
       throw error;
     }
-    return { user: { id: user.id, username: user.username }, ...(await this.tokens.issue(user.id)) };
+    return { user: { id: user.id, username: user.username }, ...(await this.tokens.issue(user.id, user.tokenVersion)) };
   }
 
   /**
@@ -73,15 +74,37 @@ export class UsersService {
       const user = USERNAME.test(username) ? await this.findByUsername(username) : null;
       const matches = await this.passwords.verify(user?.passwordHash, password);
       if (!user || !matches) throw new UnauthenticatedError(BAD_CREDENTIALS);
-      return { user: { id: user.id, username: user.username }, ...(await this.tokens.issue(user.id)) };
+      return { user: { id: user.id, username: user.username }, ...(await this.tokens.issue(user.id, user.tokenVersion)) };
     });
   }
 
-  /** The user behind a verified token; null when the account no longer exists. */
-  async findViewer(userId: string): Promise<Viewer | null> {
+  /** The user behind a verified token and the user's current token version; null when the account is gone. */
+  async findViewer(userId: string): Promise<{ viewer: Viewer; tokenVersion: number } | null> {
     if (!isUuid(userId)) return null;
-    const user = await this.users.findOne({ where: { id: userId }, select: { id: true, username: true } });
-    return user ? { id: user.id, username: user.username } : null;
+    const user = await this.users.findOne({ where: { id: userId }, select: { id: true, username: true, tokenVersion: true } });
+    return user ? { viewer: { id: user.id, username: user.username }, tokenVersion: user.tokenVersion } : null;
+  }
+
+  /** A fresh token for a signed-in viewer, under the current token version. */
+  async refreshToken(viewer: Viewer): Promise<Session> {
+    const user = await this.users.findOne({ where: { id: viewer.id }, select: { id: true, username: true, tokenVersion: true } });
+    if (!user) throw new UnauthenticatedError('Invalid token');
+    return { user: { id: user.id, username: user.username }, ...(await this.tokens.issue(user.id, user.tokenVersion)) };
+  }
+
+  /**
+   * Revokes every token of the viewer (all devices): raises the token version, then tells `signedOut` listeners
+   * (the authenticator forgets the user's cached tokens, the WebSocket transport closes the user's sockets).
+   */
+  async signOut(viewer: Viewer): Promise<boolean> {
+    await this.users.increment({ id: viewer.id }, 'tokenVersion', 1);
+    for (const listener of this.signOutListeners) listener(viewer.id);
+    return true;
+  }
+
+  /** Registers a listener for sign-outs (by user id). */
+  onSignOut(listener: (userId: string) => void): void {
+    this.signOutListeners.push(listener);
   }
 
   /** The viewer's own account. @throws UnauthenticatedError when it was deleted after the token was issued. */

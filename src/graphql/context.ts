@@ -15,15 +15,23 @@ export interface GraphQLContext {
   readonly delivery?: DirectDelivery;
   /** The peer address of the request or socket: what per-address rate limits count. */
   readonly clientAddress: string;
+  /** The socket an operation arrived on (WebSocket only). */
+  readonly connection?: SocketConnection;
+}
+
+/** What an operation may do to the socket it arrived on. */
+export interface SocketConnection {
+  /** Switches the socket to another token of the same user; returns its expiry. */
+  authenticate(token: string): Promise<Date>;
 }
 
 export function createContext(
   services: Services,
   auth: Authentication,
-  options: { clientAddress?: string | undefined; delivery?: DirectDelivery } = {},
+  options: { clientAddress?: string | undefined; delivery?: DirectDelivery; connection?: SocketConnection } = {},
 ): GraphQLContext {
   let loaders: Loaders | undefined;
-  const { delivery } = options;
+  const { delivery, connection } = options;
   return {
     auth,
     services,
@@ -36,6 +44,7 @@ export function createContext(
       loaders = fresh;
     },
     ...(delivery ? { delivery } : {}),
+    ...(connection ? { connection } : {}),
   };
 }
 

@@ -5,6 +5,7 @@ import { CloseCode, handleProtocols, makeServer, MessageType, parseMessage, stri
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ANONYMOUS, type Authentication, type Authenticator } from '../auth/authenticator.js';
 import { tokenFromAuthorization } from '../auth/tokens.js';
+import { ForbiddenError, UnauthenticatedError } from '../domain/errors.js';
 import type { Services } from '../domain/services.js';
 import type { Logger } from '../logger.js';
 import type { FanOutCounters } from '../realtime/fan-out-counters.js';
@@ -48,6 +49,22 @@ export interface WsTransportOptions {
 /** Close code for a socket over its user's socket cap: 1008, policy violation. */
 export const TOO_MANY_SOCKETS_CLOSE_CODE = 1008;
 
+/** Longest delay a Node timer takes (about 24.8 days); a later expiry is reached in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Closes the socket with 4403 when its token expires (re-armed by `authenticate`). */
+function armExpiry(state: SocketState): void {
+  clearTimeout(state.expiry);
+  if (state.auth.kind !== 'user') return;
+  const { expiresAt } = state.auth;
+  const wait = expiresAt.getTime() - Date.now();
+  state.expiry = setTimeout(() => {
+    if (wait > MAX_TIMER_MS) armExpiry(state);
+    else state.socket.close(CloseCode.Forbidden, 'Token expired');
+  }, Math.max(0, Math.min(wait, MAX_TIMER_MS)));
+  state.expiry.unref();
+}
+
 type ConnectionParams = Record<string, unknown> | undefined;
 
 /** What each socket remembers. */
@@ -65,8 +82,10 @@ interface SocketState extends Record<PropertyKey, unknown> {
   handle?: (data: string) => Promise<void>;
   /** Room subscriptions served by the grouped fan-out; created with the first. */
   direct?: DirectSubscriptions;
-  /** The user this socket counts against in the per-user socket cap. */
-  countedUserId?: string;
+  /** The user whose sockets this one is listed among (per-user cap, sign-out). */
+  userId?: string;
+  /** Closes the socket when its token expires. */
+  expiry?: NodeJS.Timeout;
 }
 
 export interface WsTransport {
@@ -95,7 +114,27 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     // Browsers send Origin with every upgrade and do not apply CORS to it: refuse foreign pages before the 101.
     verifyClient: (info, allow) => allow(options.origins.allowsUpgrade(info.req.headers.origin, info.req.headers.host), 403, 'Origin not allowed'),
   });
-  const socketsPerUser = new Map<string, number>();
+  const socketsOfUser = new Map<string, Set<SocketState>>();
+  options.services.users.onSignOut((userId) => {
+    for (const state of socketsOfUser.get(userId) ?? []) state.socket.close(CloseCode.Forbidden, 'Signed out');
+  });
+  const listSocket = (state: SocketState, userId: string) => {
+    let sockets = socketsOfUser.get(userId);
+    if (!sockets) socketsOfUser.set(userId, (sockets = new Set()));
+    sockets.add(state);
+    state.userId = userId;
+  };
+  /** Switches a socket to another token of the same user: the `authenticate` mutation. */
+  const reauthenticate = async (state: SocketState, token: string): Promise<Date> => {
+    const auth = await options.authenticator.authenticate(token);
+    if (auth.kind !== 'user') throw new UnauthenticatedError(auth.kind === 'refused' ? auth.reason : undefined);
+    if (state.auth.kind !== 'user' || state.auth.viewer.id !== auth.viewer.id) {
+      throw new ForbiddenError('A socket stays with the user it was opened for: open another socket for another user');
+    }
+    state.auth = auth;
+    armExpiry(state);
+    return auth.expiresAt;
+  };
   const tooManyOperations = (state: SocketState, including: number) =>
     (state.direct?.size ?? 0) + Object.keys(state.protocol?.subscriptions ?? {}).length + including > options.maxOperationsPerSocket;
   const operationLimitError = () =>
@@ -112,16 +151,16 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
       const token = tokenFromConnectionParams(ctx.connectionParams);
       const auth = await options.authenticator.authenticate(token);
       if (auth.kind === 'refused') return false; // graphql-ws closes with CloseCode.Forbidden (4403)
-      if (auth.kind === 'user' && options.maxSocketsPerUser > 0) {
-        const open = socketsPerUser.get(auth.viewer.id) ?? 0;
-        if (open >= options.maxSocketsPerUser) {
+      if (auth.kind === 'user') {
+        const open = socketsOfUser.get(auth.viewer.id)?.size ?? 0;
+        if (options.maxSocketsPerUser > 0 && open >= options.maxSocketsPerUser) {
           ctx.extra.socket.close(TOO_MANY_SOCKETS_CLOSE_CODE, `Too many sockets for this user (at most ${options.maxSocketsPerUser})`);
           return false;
         }
-        socketsPerUser.set(auth.viewer.id, open + 1);
-        ctx.extra.countedUserId = auth.viewer.id;
+        listSocket(ctx.extra, auth.viewer.id);
       }
       ctx.extra.auth = auth;
+      armExpiry(ctx.extra);
       ctx.extra.perSubscriberDelivery = !options.production && ctx.connectionParams?.['parleyDelivery'] === 'per-subscriber';
       ctx.extra.protocol = ctx;
       return true;
@@ -135,7 +174,10 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
         document: prepared.document,
         operationName: payload.operationName,
         variableValues: payload.variables,
-        contextValue: createContext(services, ctx.extra.auth, { clientAddress: ctx.extra.clientAddress }),
+        contextValue: createContext(services, ctx.extra.auth, {
+          clientAddress: ctx.extra.clientAddress,
+          connection: { authenticate: (token) => reauthenticate(ctx.extra, token) },
+        }),
       };
     },
     onError: (_ctx, _id, _payload, errors) => formatOperationErrors(errors, formatError),
@@ -201,10 +243,11 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     });
     socket.once('close', (code, reason) => {
       state.direct?.closeAll();
-      if (state.countedUserId !== undefined) {
-        const open = (socketsPerUser.get(state.countedUserId) ?? 1) - 1;
-        if (open > 0) socketsPerUser.set(state.countedUserId, open);
-        else socketsPerUser.delete(state.countedUserId);
+      clearTimeout(state.expiry);
+      if (state.userId !== undefined) {
+        const sockets = socketsOfUser.get(state.userId);
+        sockets?.delete(state);
+        if (sockets?.size === 0) socketsOfUser.delete(state.userId);
       }
       void closed(code, String(reason));
     });

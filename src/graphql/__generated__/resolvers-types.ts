@@ -126,6 +126,12 @@ export type Mutation = {
   __typename?: 'Mutation';
   /** React with an emoji (one grapheme of at most 32 bytes) or a `:shortcode:`; at most once per emoji. */
   addReaction: Message;
+  /**
+   * WebSocket only: switch this socket to another token of the same user (such as one from `refreshToken`) without
+   * dropping its subscriptions. The socket is closed with 4403 when its token expires; this moves that to the new
+   * token's expiry, which it returns. Another user's token: FORBIDDEN; over HTTP: BAD_USER_INPUT.
+   */
+  authenticate: Scalars['DateTime']['output'];
   /** Create a room (name: 1-100 characters after trimming); the creator becomes its owner. */
   createRoom: Room;
   /** Delete a message (its author or the room owner): the text is removed and a tombstone stays in history. */
@@ -140,6 +146,8 @@ export type Mutation = {
   leaveRoom: Scalars['Boolean']['output'];
   /** Move your read position to `seq` (a seq of this room); it never moves backwards. */
   markRead: Room;
+  /** A fresh token for the viewer, for the token this request or socket authenticated with while it is still valid. */
+  refreshToken: AuthPayload;
   /** Remove a member (owner only). Their subscriptions to the room end at once. False when they were not a member. */
   removeMember: Scalars['Boolean']['output'];
   removeReaction: Message;
@@ -155,6 +163,8 @@ export type Mutation = {
   setTyping: Scalars['Boolean']['output'];
   /** Sign in; an unknown username and a wrong password give the same UNAUTHENTICATED error. */
   signIn: AuthPayload;
+  /** Revoke every token of the viewer (all devices) and close the viewer's sockets with 4403. */
+  signOut: Scalars['Boolean']['output'];
   /** Create an account. Username: 3-32 of `A-Z a-z 0-9 _ . -`, unique ignoring case. Password: 8-128 characters. */
   signUp: AuthPayload;
 };
@@ -163,6 +173,11 @@ export type Mutation = {
 export type MutationAddReactionArgs = {
   emoji: Scalars['String']['input'];
   messageId: Scalars['ID']['input'];
+};
+
+
+export type MutationAuthenticateArgs = {
+  token: Scalars['String']['input'];
 };
 
 
@@ -644,6 +659,7 @@ export type MessageEditedResolvers<ContextType = GraphQLContext, ParentType exte
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   addReaction?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationAddReactionArgs, 'emoji' | 'messageId'>>;
+  authenticate?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType, RequireFields<MutationAuthenticateArgs, 'token'>>;
   createRoom?: Resolver<ResolversTypes['Room'], ParentType, ContextType, RequireFields<MutationCreateRoomArgs, 'kind' | 'name'>>;
   deleteMessage?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationDeleteMessageArgs, 'messageId'>>;
   editMessage?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationEditMessageArgs, 'body' | 'messageId'>>;
@@ -651,12 +667,14 @@ export type MutationResolvers<ContextType = GraphQLContext, ParentType extends R
   joinRoom?: Resolver<ResolversTypes['Room'], ParentType, ContextType, RequireFields<MutationJoinRoomArgs, 'roomId'>>;
   leaveRoom?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationLeaveRoomArgs, 'roomId'>>;
   markRead?: Resolver<ResolversTypes['Room'], ParentType, ContextType, RequireFields<MutationMarkReadArgs, 'roomId' | 'seq'>>;
+  refreshToken?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType>;
   removeMember?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRemoveMemberArgs, 'roomId' | 'userId'>>;
   removeReaction?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationRemoveReactionArgs, 'emoji' | 'messageId'>>;
   renameRoom?: Resolver<ResolversTypes['Room'], ParentType, ContextType, RequireFields<MutationRenameRoomArgs, 'name' | 'roomId'>>;
   sendMessage?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationSendMessageArgs, 'body' | 'roomId'>>;
   setTyping?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationSetTypingArgs, 'isTyping' | 'roomId'>>;
   signIn?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignInArgs, 'password' | 'username'>>;
+  signOut?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   signUp?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignUpArgs, 'password' | 'username'>>;
 };
 

@@ -1,9 +1,16 @@
+import { BadUserInputError } from '../../domain/errors.js';
 import { requireViewer } from '../context.js';
 import type { MutationResolvers } from '../__generated__/resolvers-types.js';
 
 export const Mutation: MutationResolvers = {
   signUp: (_, { username, password }, ctx) => ctx.services.users.signUp(username, password, ctx.clientAddress),
   signIn: (_, { username, password }, ctx) => ctx.services.users.signIn(username, password, ctx.clientAddress),
+  refreshToken: (_, __, ctx) => ctx.services.users.refreshToken(requireViewer(ctx)),
+  authenticate: (_, { token }, ctx) => {
+    if (!ctx.connection) throw new BadUserInputError('authenticate works over a WebSocket; over HTTP send the token in the Authorization header', 'token');
+    return ctx.connection.authenticate(token);
+  },
+  signOut: (_, __, ctx) => ctx.services.users.signOut(requireViewer(ctx)),
   createRoom: (_, { name, kind }, ctx) => ctx.services.rooms.create(requireViewer(ctx), name, kind ?? 'PUBLIC', ctx.clientAddress),
   joinRoom: (_, { roomId }, ctx) => ctx.services.rooms.join(requireViewer(ctx), roomId),
   leaveRoom: (_, { roomId }, ctx) => ctx.services.rooms.leave(requireViewer(ctx), roomId),

@@ -1,0 +1,115 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import { print } from 'graphql';
+import { SignJWT } from 'jose';
+import { AuthenticateDocument, MeDocument, RefreshTokenDocument, SendMessageDocument, SignOutDocument } from './__generated__/graphql.js';
+import { createRoom, signUp, type TestUser } from './helpers/fixtures.js';
+import { HttpClient, errorCodes } from './helpers/http-client.js';
+import { RawGraphQLWs } from './helpers/raw-graphql-ws.js';
+import { startTestServer, type TestServer } from './helpers/test-server.js';
+
+const SECRET = randomBytes(32).toString('hex');
+
+/** A token for `user` signed with the server's secret that expires `seconds` from now. */
+function shortLivedToken(user: TestUser, seconds: number): Promise<string> {
+  return new SignJWT({ ver: 0 })
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(user.id)
+    .setIssuer('parley')
+    .setAudience('parley')
+    .setExpirationTime(Math.floor(Date.now() / 1000) + seconds)
+    .sign(new TextEncoder().encode(SECRET));
+}
+
+/** Runs an operation over the socket and returns its one `next` payload. */
+async function overSocket(socket: RawGraphQLWs, id: string, document: Parameters<typeof print>[0], variables?: Record<string, unknown>) {
+  socket.subscribe(id, print(document), variables);
+  return (JSON.parse(await socket.queue(id).take(5000, id)) as { payload: { data?: Record<string, unknown>; errors?: { extensions?: { code?: string } }[] } }).payload;
+}
+
+describe('the token lifecycle on open sockets', () => {
+  let server: TestServer;
+  let alice: TestUser;
+  let bob: TestUser;
+  before(async () => {
+    server = await startTestServer({ JWT_SECRET: SECRET });
+    [alice, bob] = [await signUp(server), await signUp(server)];
+  });
+  after(() => server.stop());
+
+  it('closes a socket with 4403 when its token expires', async () => {
+    const socket = new RawGraphQLWs(server.wsUrl);
+    const opened = Date.now();
+    await socket.init({ authorization: `Bearer ${await shortLivedToken(alice, 2)}` });
+    assert.deepEqual(await socket.closed, { code: 4403, reason: 'Token expired' });
+    assert.ok(Date.now() - opened >= 900, 'closed at expiry, not before');
+  });
+
+  it('keeps a socket and its subscriptions when authenticate swaps in a fresh token before expiry', async () => {
+    const room = await createRoom(alice);
+    const socket = new RawGraphQLWs(server.wsUrl);
+    try {
+      const opened = Date.now();
+      await socket.init({ authorization: `Bearer ${await shortLivedToken(alice, 2)}` });
+      const start = (await alice.http.data(SendMessageDocument, { roomId: room.id, body: 'before' })).sendMessage;
+      const messages = socket.subscribe('messages', `subscription ($r: ID!, $a: String) { messageAdded(roomId: $r, after: $a) { body } }`, { r: room.id, a: start.cursor });
+      const refreshed = await overSocket(socket, 'refresh', RefreshTokenDocument);
+      const { token, expiresAt } = refreshed.data!['refreshToken'] as { token: string; expiresAt: string };
+      assert.ok(new Date(expiresAt).getTime() > Date.now() + 60_000);
+      const swapped = await overSocket(socket, 'authenticate', AuthenticateDocument, { token });
+      assert.equal(swapped.data!['authenticate'], expiresAt);
+      // Past the first token's expiry the socket is still open and the subscription still delivers.
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, opened + 2500 - Date.now()))); // the behaviour under test is time passing
+      await alice.http.data(SendMessageDocument, { roomId: room.id, body: 'after expiry' });
+      assert.match(await messages.take(5000, 'after expiry'), /"body":"after expiry"/);
+    } finally {
+      socket.close();
+    }
+  });
+
+  it('refuses authenticate with another user’s token (FORBIDDEN), a bad one (UNAUTHENTICATED) and over HTTP (BAD_USER_INPUT)', async () => {
+    const socket = new RawGraphQLWs(server.wsUrl);
+    try {
+      await socket.init({ authorization: `Bearer ${alice.token}` });
+      assert.deepEqual((await overSocket(socket, 'other', AuthenticateDocument, { token: bob.token })).errors?.map((e) => e.extensions?.code), ['FORBIDDEN']);
+      assert.deepEqual((await overSocket(socket, 'bad', AuthenticateDocument, { token: 'garbage' })).errors?.map((e) => e.extensions?.code), ['UNAUTHENTICATED']);
+      assert.match(await socket.subscribe('still', '{ me { username } }').take(5000, 'me'), new RegExp(`"username":"${alice.username}"`));
+    } finally {
+      socket.close();
+    }
+    assert.deepEqual(errorCodes(await alice.http.request(AuthenticateDocument, { token: alice.token })), ['BAD_USER_INPUT']);
+  });
+
+  it('refreshes a token over HTTP', async () => {
+    const { refreshToken } = await alice.http.data(RefreshTokenDocument, {});
+    const me = await new HttpClient(server.url, refreshToken.token).data(MeDocument, {});
+    assert.equal(me.me.username, alice.username);
+  });
+
+  it('signOut revokes every token of the user and closes the user’s sockets within a second; others stay', async () => {
+    const carol = await signUp(server);
+    const second = await new HttpClient(server.url, carol.token).data(RefreshTokenDocument, {});
+    const sockets = [new RawGraphQLWs(server.wsUrl), new RawGraphQLWs(server.wsUrl)];
+    await sockets[0]!.init({ authorization: `Bearer ${carol.token}` });
+    await sockets[1]!.init({ authorization: `Bearer ${second.refreshToken.token}` });
+    const bystander = new RawGraphQLWs(server.wsUrl);
+    await bystander.init({ authorization: `Bearer ${bob.token}` });
+    try {
+      assert.equal(errorCodes(await carol.http.request(MeDocument, {})).length, 0); // the token is now cached
+      const signedOut = Date.now();
+      assert.equal((await carol.http.data(SignOutDocument, {})).signOut, true);
+      for (const socket of sockets) assert.deepEqual(await socket.closed, { code: 4403, reason: 'Signed out' });
+      assert.ok(Date.now() - signedOut < 1000);
+      for (const token of [carol.token, second.refreshToken.token]) {
+        assert.deepEqual(errorCodes(await new HttpClient(server.url, token).request(MeDocument, {})), ['UNAUTHENTICATED']);
+      }
+      const late = new RawGraphQLWs(server.wsUrl);
+      await assert.rejects(late.init({ authorization: `Bearer ${carol.token}` }));
+      assert.equal((await late.closed).code, 4403);
+      assert.match(await bystander.subscribe('me', '{ me { username } }').take(5000, 'me'), new RegExp(`"username":"${bob.username}"`));
+    } finally {
+      bystander.close();
+    }
+  });
+});

@@ -1,6 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { Redis } from 'ioredis';
 import { Authenticator } from './auth/authenticator.js';
+import { ExternalTokenVerifier } from './auth/external-tokens.js';
 import { resolveJwtSecret } from './auth/jwt-secret.js';
 import { PasswordHasher } from './auth/passwords.js';
 import { TokenService } from './auth/tokens.js';
@@ -108,7 +109,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       services.typing.dispose();
       services.readState.dispose();
     });
-    const authenticator = new Authenticator(tokens, users);
+    const external = config.externalIdentity ? new ExternalTokenVerifier(config.externalIdentity) : undefined;
+    const authenticator = new Authenticator(tokens, users, {}, external);
     users.onSignOut((userId) => authenticator.forgetUser(userId));
     const schema = buildSchema();
     const production = config.nodeEnv === 'production';

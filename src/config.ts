@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import type { ExternalIdentityOptions } from './auth/external-tokens.js';
 import type { RateLimitSettings } from './domain/rate-limits.js';
 
 /** Parses a duration such as `3600`, `90s`, `15m`, `24h` or `7d` into seconds. */
@@ -84,6 +85,22 @@ const envSchema = z.object({
   RATE_LIMIT_CREATE_ROOM: rateRule('30/1h'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
   RATE_LIMIT_KEY_PREFIX: z.string().min(1).default('parley'),
+  JWT_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  JWT_PUBLIC_KEY: z.string().includes('-----BEGIN PUBLIC KEY-----', { error: 'must be a PEM public key (-----BEGIN PUBLIC KEY-----)' }).optional(),
+  JWT_ISSUER: z.string().min(1).optional(),
+  JWT_AUDIENCE: z.string().min(1).optional(),
+  JWT_USERNAME_CLAIM: z.string().min(1).default('preferred_username'),
+  JWT_ALGORITHMS: z
+    .string()
+    .default('RS256,ES256')
+    .transform((v, ctx) => {
+      const algorithms = v.split(',').map((a) => a.trim()).filter(Boolean);
+      if (algorithms.length === 0 || algorithms.some((a) => !/^(RS|PS|ES)(256|384|512)$|^EdDSA$/.test(a))) {
+        ctx.addIssue({ code: 'custom', message: 'must list asymmetric algorithms such as RS256,ES256 (HS256 is for Parley\'s own tokens)' });
+        return z.NEVER;
+      }
+      return algorithms;
+    }),
 });
 
 /** Parley's validated configuration, read once from the environment. */
@@ -128,6 +145,8 @@ export interface Config {
   redisUrl: string | undefined;
   /** Prefix of the rate limits' keys in Redis. Default `parley`. */
   rateLimitKeyPrefix: string;
+  /** The app's own identity provider, whose tokens are accepted too; unset: only Parley's own tokens. */
+  externalIdentity: ExternalIdentityOptions | undefined;
 }
 
 /** Raised for an invalid environment; its message names every offending variable. */
@@ -150,6 +169,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   if (e.NODE_ENV === 'production' && !e.JWT_SECRET) {
     throw new ConfigError('Invalid configuration:\n  JWT_SECRET: is required when NODE_ENV=production');
+  }
+  if ((e.JWT_JWKS_URL || e.JWT_PUBLIC_KEY) && (!e.JWT_ISSUER || !e.JWT_AUDIENCE)) {
+    throw new ConfigError('Invalid configuration:\n  JWT_ISSUER and JWT_AUDIENCE: are required with JWT_JWKS_URL or JWT_PUBLIC_KEY');
   }
   return {
     port: e.PORT,
@@ -181,6 +203,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       : null,
     redisUrl: e.REDIS_URL,
     rateLimitKeyPrefix: e.RATE_LIMIT_KEY_PREFIX,
+    externalIdentity:
+      e.JWT_JWKS_URL || e.JWT_PUBLIC_KEY
+        ? {
+            jwksUrl: e.JWT_JWKS_URL,
+            publicKeyPem: e.JWT_PUBLIC_KEY,
+            issuer: e.JWT_ISSUER!,
+            audience: e.JWT_AUDIENCE!,
+            usernameClaim: e.JWT_USERNAME_CLAIM,
+            algorithms: e.JWT_ALGORITHMS,
+          }
+        : undefined,
   };
 }
 

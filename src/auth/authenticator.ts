@@ -1,5 +1,7 @@
 import type { UsersService } from '../domain/users.service.js';
 import type { Viewer } from '../domain/viewer.js';
+import { decodeProtectedHeader } from 'jose';
+import type { ExternalTokenVerifier } from './external-tokens.js';
 import { InvalidTokenError, type TokenService } from './tokens.js';
 
 /** How a connection or request authenticated. */
@@ -33,6 +35,8 @@ export class Authenticator {
     private readonly tokens: TokenService,
     private readonly users: UsersService,
     options: AuthenticatorOptions = {},
+    /** The app's identity provider, when its tokens are accepted too. */
+    private readonly external?: ExternalTokenVerifier,
   ) {
     this.cacheMs = options.cacheMs ?? 60_000;
     this.cacheSize = options.cacheSize ?? 10_000;
@@ -46,17 +50,29 @@ export class Authenticator {
     if (cached && cached.until > now) return cached.auth;
     if (cached) this.drop(token, cached.auth.viewer.id);
     try {
-      const claims = await this.tokens.verify(token);
-      const found = await this.users.findViewer(claims.userId);
-      if (!found) return { kind: 'refused', reason: 'Invalid token' };
-      if (claims.version !== found.tokenVersion) return { kind: 'refused', reason: 'Token revoked: sign in again' };
-      const auth = { kind: 'user', viewer: found.viewer, expiresAt: claims.expiresAt } as const;
-      this.remember(token, auth, Math.min(now + this.cacheMs, claims.expiresAt.getTime()));
+      const auth = this.external && !isOwnToken(token) ? await this.verifyExternal(this.external, token) : await this.verifyOwn(token);
+      if (auth.kind === 'user') this.remember(token, auth, Math.min(now + this.cacheMs, auth.expiresAt.getTime()));
       return auth;
     } catch (error) {
       if (error instanceof InvalidTokenError) return { kind: 'refused', reason: error.message };
       throw error;
     }
+  }
+
+  /** One of Parley's own tokens (HS256, signed with JWT_SECRET), current for its user's token version. */
+  private async verifyOwn(token: string): Promise<Authentication> {
+    const claims = await this.tokens.verify(token);
+    const found = await this.users.findViewer(claims.userId);
+    if (!found) return { kind: 'refused', reason: 'Invalid token' };
+    if (claims.version !== found.tokenVersion) return { kind: 'refused', reason: 'Token revoked: sign in again' };
+    return { kind: 'user', viewer: found.viewer, expiresAt: claims.expiresAt };
+  }
+
+  /** A token of the app's identity provider: its user, created on first sight. */
+  private async verifyExternal(external: ExternalTokenVerifier, token: string): Promise<Authentication> {
+    const claims = await external.verify(token);
+    const viewer = await this.users.findOrCreateExternal(claims);
+    return { kind: 'user', viewer, expiresAt: claims.expiresAt };
   }
 
   /** Forgets every cached token of a user (after a sign-out revoked them). */
@@ -82,5 +98,18 @@ export class Authenticator {
     const tokens = this.tokensOfUser.get(userId);
     tokens?.delete(token);
     if (tokens?.size === 0) this.tokensOfUser.delete(userId);
+  }
+}
+
+/**
+ * Parley's own tokens are HS256; anything else goes to the identity provider's verifier, which accepts only its
+ * asymmetric algorithms (so an HS256 token "signed" with the provider's public key is checked against JWT_SECRET
+ * and fails). A header that cannot be read is treated as Parley's and refused there.
+ */
+function isOwnToken(token: string): boolean {
+  try {
+    return decodeProtectedHeader(token).alg === 'HS256';
+  } catch {
+    return true;
   }
 }

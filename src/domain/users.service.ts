@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { DataSource, Repository } from 'typeorm';
 import type { IssuedToken, TokenService } from '../auth/tokens.js';
 import type { PasswordHasher } from '../auth/passwords.js';
@@ -72,7 +73,7 @@ export class UsersService {
   async signIn(username: string, password: string, clientAddress: string): Promise<Session> {
     return this.limits.signIn(username, clientAddress, async () => {
       const user = USERNAME.test(username) ? await this.findByUsername(username) : null;
-      const matches = await this.passwords.verify(user?.passwordHash, password);
+      const matches = await this.passwords.verify(user?.passwordHash ?? undefined, password);
       if (!user || !matches) throw new UnauthenticatedError(BAD_CREDENTIALS);
       return { user: { id: user.id, username: user.username }, ...(await this.tokens.issue(user.id, user.tokenVersion)) };
     });
@@ -83,6 +84,31 @@ export class UsersService {
     if (!isUuid(userId)) return null;
     const user = await this.users.findOne({ where: { id: userId }, select: { id: true, username: true, tokenVersion: true } });
     return user ? { viewer: { id: user.id, username: user.username }, tokenVersion: user.tokenVersion } : null;
+  }
+
+  /**
+   * The user a token of the app's identity provider names (by issuer and subject), created on first sight with
+   * the token's username claim, made valid and unique (a taken or unusable name gets a suffix from the subject).
+   */
+  async findOrCreateExternal(identity: { issuer: string; subject: string; username: string | undefined }): Promise<Viewer> {
+    const where = { externalIssuer: identity.issuer, externalSubject: identity.subject };
+    const known = await this.users.findOne({ where, select: { id: true, username: true } });
+    if (known) return { id: known.id, username: known.username };
+    const wanted = usernameFrom(identity.username);
+    const candidates = [wanted, `${wanted.slice(0, 23)}_${createHash('sha256').update(identity.subject).digest('hex').slice(0, 8)}`];
+    for (const username of candidates) {
+      if (await this.findByUsername(username)) continue;
+      try {
+        const user = await this.users.save(this.users.create({ username, passwordHash: null, ...where }));
+        return { id: user.id, username: user.username };
+      } catch (error) {
+        if (isUniqueViolation(error, 'users_external_identity_key')) break; // created by a concurrent request
+        if (!isUniqueViolation(error, 'users_username_lower_key')) throw error;
+      }
+    }
+    const created = await this.users.findOne({ where, select: { id: true, username: true } });
+    if (!created) throw new Error(`no free username for ${identity.issuer} ${identity.subject}`);
+    return { id: created.id, username: created.username };
   }
 
   /** A fresh token for a signed-in viewer, under the current token version. */
@@ -128,4 +154,10 @@ export class UsersService {
 
 function usernameTaken(): BadUserInputError {
   return new BadUserInputError('Username is already taken', 'username');
+}
+
+/** A valid username from a provider's claim: disallowed characters become `_`, cut to 32, at least 3 (`user`). */
+function usernameFrom(claim: string | undefined): string {
+  const cleaned = (claim ?? '').replace(/[^A-Za-z0-9_.-]/g, '_').slice(0, 32);
+  return cleaned.length >= 3 ? cleaned : 'user';
 }

@@ -3,6 +3,7 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 
 /** An account. Usernames are unique ignoring case (a functional index created by the migration). */
 @Entity({ name: 'users' })
 @Index('users_username_lower_key', { synchronize: false })
+@Index('users_external_identity_key', ['externalIssuer', 'externalSubject'], { unique: true })
 export class User {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -10,9 +11,16 @@ export class User {
   @Column({ type: 'varchar', length: 32 })
   username: string;
 
-  /** argon2id PHC string. */
-  @Column({ name: 'password_hash', type: 'text' })
-  passwordHash: string;
+  /** argon2id PHC string; null for a user who signs in with the app's own identity provider only. */
+  @Column({ name: 'password_hash', type: 'text', nullable: true })
+  passwordHash: string | null;
+
+  /** For a user first seen in a token of the app's identity provider: that token's `iss` and `sub`. */
+  @Column({ name: 'external_issuer', type: 'text', nullable: true })
+  externalIssuer: string | null;
+
+  @Column({ name: 'external_subject', type: 'text', nullable: true })
+  externalSubject: string | null;
 
   /** Tokens carry the version they were issued under; signing out raises it, which revokes every earlier token. */
   @Column({ name: 'token_version', type: 'integer', default: 0 })

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
-import { CreateRoomDocument } from './__generated__/graphql.js';
+import { CreateRoomDocument, MessagesDocument, SendMessageDocument } from './__generated__/graphql.js';
 import { signUp, type TestUser } from './helpers/fixtures.js';
 import { RawGraphQLWs } from './helpers/raw-graphql-ws.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
@@ -326,3 +326,82 @@ describe('hostile input: per-socket and per-user caps', () => {
     }
   });
 });
+
+describe('hostile input: content', () => {
+  let server: TestServer;
+  let user: TestUser;
+  let roomId: string;
+  before(async () => {
+    server = await startTestServer();
+    user = await signUp(server);
+    roomId = (await user.http.data(CreateRoomDocument, { name: 'content', kind: 'PUBLIC' })).createRoom.id;
+  });
+  after(() => server.stop());
+
+  /** Sends a body written as raw JSON text (so lone surrogates reach the server as such). */
+  const sendRaw = (bodyJson: string) =>
+    post(server, `{"query":"mutation ($r: ID!, $b: String!) { sendMessage(roomId: $r, body: $b) { body } }","variables":{"r":"${roomId}","b":${bodyJson}}}`, {
+      authorization: `Bearer ${user.token}`,
+    });
+
+  it('refuses NUL characters and lone surrogates in a body with BAD_USER_INPUT, storing nothing', async () => {
+    for (const body of ['"a\\u0000b"', '"half \\ud83d emoji"', '"\\udc00"']) {
+      const outcome = await sendRaw(body);
+      assert.deepEqual([outcome.status, outcome.codes], [200, ['BAD_USER_INPUT']], body);
+    }
+    const refusedName = await post(server, JSON.stringify({ query: 'mutation { createRoom(name: "a\\u0000b") { id } }' }), { authorization: `Bearer ${user.token}` });
+    assert.deepEqual(refusedName.codes, ['BAD_USER_INPUT']);
+    assert.deepEqual(await server.sql('SELECT body FROM messages WHERE room_id = $1', [roomId]), []);
+  });
+
+  it('stores and returns exactly bodies with bidi overrides, SQL- and HTML-looking text, and astral characters, on both transports', async () => {
+    const bodies = ['\u202Egnp.exe\u202C readme', "'; DROP TABLE messages; --", '<script>alert("x")</script><img src=x onerror=alert(1)>', '𝕳𝖊𝖑𝖑𝖔 👩‍👩‍👧 \u200B zero-width'];
+    const socket = new RawGraphQLWs(server.wsUrl);
+    try {
+      await socket.init({ authorization: `Bearer ${user.token}` });
+      const marker = (await user.http.data(SendMessageDocument, { roomId, body: 'marker' })).sendMessage;
+      const stream = socket.subscribe('live', 'subscription ($r: ID!, $a: String) { messageAdded(roomId: $r, after: $a) { body } }', { r: roomId, a: marker.cursor });
+      for (const body of bodies) assert.equal((await sendRaw(JSON.stringify(body))).status, 200);
+      const live = [];
+      for (let i = 0; i < bodies.length; i++) {
+        live.push((JSON.parse(await stream.take(5000, 'a body')) as { payload: { data: { messageAdded: { body: string } } } }).payload.data.messageAdded.body);
+      }
+      assert.deepEqual(live, bodies);
+      const history = await user.http.data(MessagesDocument, { roomId, last: bodies.length });
+      assert.deepEqual(history.messages.edges.map((e) => e.node.body), bodies);
+    } finally {
+      socket.close();
+    }
+  });
+});
+
+describe('hostile input: tokens', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server.stop());
+
+  it('refuses garbage, an RS256 token (no provider configured) and a token not valid yet, on both transports', async () => {
+    const { generateKeyPair, SignJWT } = await import('jose');
+    const rsa = await generateKeyPair('RS256');
+    const now = Math.floor(Date.now() / 1000);
+    const tokens = {
+      garbage: 'not.a.token',
+      empty: 'e30.e30.',
+      rs256: await new SignJWT({}).setProtectedHeader({ alg: 'RS256' }).setSubject(randomUUIDv4()).setIssuer('parley').setAudience('parley').setExpirationTime('5m').sign(rsa.privateKey),
+      notYet: await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject(randomUUIDv4()).setIssuer('parley').setAudience('parley').setNotBefore(now + 3600).setExpirationTime(now + 7200).sign(randomBytes(32)),
+    };
+    for (const [name, token] of Object.entries(tokens)) {
+      const http = await post(server, JSON.stringify({ query: '{ me { id } }' }), { authorization: `Bearer ${token}` });
+      assert.deepEqual(http.codes, ['UNAUTHENTICATED'], name);
+      const socket = new RawGraphQLWs(server.wsUrl);
+      await assert.rejects(socket.init({ authorization: `Bearer ${token}` }), name);
+      assert.deepEqual(await socket.closed, { code: 4403, reason: 'Forbidden' }, name);
+    }
+  });
+});
+
+function randomUUIDv4(): string {
+  return globalThis.crypto.randomUUID();
+}

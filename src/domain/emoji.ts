@@ -1,4 +1,5 @@
 import { BadUserInputError } from './errors.js';
+import { requireStorableText } from './storable-text.js';
 
 const SHORTCODE = /^:[a-z0-9_+-]{1,32}:$/;
 const MAX_GRAPHEME_BYTES = 32;
@@ -10,6 +11,7 @@ const segmenter = new Intl.Segmenter('en', { granularity: 'grapheme' });
  * @throws BadUserInputError naming `emoji` otherwise.
  */
 export function validateEmoji(emoji: string): string {
+  requireStorableText(emoji, 'emoji');
   if (SHORTCODE.test(emoji)) return emoji;
   const graphemes = [...segmenter.segment(emoji)];
   const valid =

@@ -10,6 +10,7 @@ import { validMessageBody } from './message-body.js';
 import { insertMessageOfMember, insertMessagesOfMembers, type NewMessage } from './message-inserts.js';
 import { readHistoryPage, type HistoryArgs, type MessagePage } from './message-history.js';
 import type { RateLimits } from './rate-limits.js';
+import { requireStorableText } from './storable-text.js';
 import { requireMembership } from './room-access.js';
 import type { RoomEvents } from './room-events.js';
 import { appendRoomEvent, lockRoom, messageAddedEvent } from './room-log.js';
@@ -198,6 +199,7 @@ export class MessagesService {
 }
 
 function validateClientMessageId(clientMessageId: string): void {
+  requireStorableText(clientMessageId, 'clientMessageId');
   const length = [...clientMessageId].length;
   if (length < 1 || length > CLIENT_MESSAGE_ID_MAX) {
     throw new BadUserInputError(`clientMessageId must be 1 to ${CLIENT_MESSAGE_ID_MAX} characters`, 'clientMessageId');

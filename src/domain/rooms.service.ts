@@ -5,6 +5,7 @@ import { Room, type RoomKind } from '../db/entities/room.entity.js';
 import { BadUserInputError, ForbiddenError, NotFoundError } from './errors.js';
 import { isUuid } from './ids.js';
 import type { RateLimits } from './rate-limits.js';
+import { requireStorableText } from './storable-text.js';
 import { isVisible, loadRoomAccess, lockRoomAccess, type RoomAccess } from './room-access.js';
 import type { PersistedRoomEvent, RoomEvents } from './room-events.js';
 import { appendRoomEvent } from './room-log.js';
@@ -181,6 +182,7 @@ export class RoomsService {
 }
 
 function validRoomName(rawName: string): string {
+  requireStorableText(rawName, 'name');
   const name = rawName.trim();
   const length = [...name].length;
   if (length < 1 || length > NAME_MAX) {

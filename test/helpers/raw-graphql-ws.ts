@@ -33,7 +33,10 @@ export class RawGraphQLWs {
   async init(payload: Record<string, unknown> = {}): Promise<void> {
     await this.opened;
     this.socket.send(JSON.stringify({ type: 'connection_init', payload }));
-    const ack = await this.control.take(5000, 'connection_ack');
+    const refused = this.closed.then(({ code, reason }) => {
+      throw new Error(`closed with ${code} ${reason} instead of connection_ack`);
+    });
+    const ack = await Promise.race([this.control.take(5000, 'connection_ack'), refused]);
     if (ack.type !== 'connection_ack') throw new Error(`expected connection_ack, got ${JSON.stringify(ack)}`);
   }
 

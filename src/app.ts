@@ -131,6 +131,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       origins,
       maxPayload: config.wsMaxPayload,
       connectionInitTimeoutMs: config.wsConnectionInitTimeoutMs,
+      connectTimeoutMs: config.wsConnectTimeoutMs,
+      keepAliveMs: config.wsKeepAliveMs,
       maxOperationsPerSocket: config.wsMaxSubscriptionsPerSocket,
       maxSocketsPerUser: config.wsMaxSocketsPerUser,
     });

@@ -75,6 +75,8 @@ const envSchema = z.object({
     .default('100kb'),
   WS_MAX_PAYLOAD: z.coerce.number().int().min(1024).default(65_536),
   WS_CONNECTION_INIT_TIMEOUT: z.coerce.number().int().min(100).default(3000),
+  WS_CONNECT_TIMEOUT: z.coerce.number().int().min(100).default(5000),
+  WS_KEEPALIVE: z.coerce.number().int().min(100).default(12_000),
   WS_MAX_SUBSCRIPTIONS_PER_SOCKET: z.coerce.number().int().min(1).default(100),
   WS_MAX_SOCKETS_PER_USER: z.coerce.number().int().min(0).default(20),
   RATE_LIMITS: booleanFlag.default(true),
@@ -135,6 +137,10 @@ export interface Config {
   wsMaxPayload: number;
   /** Milliseconds a socket may take to send connection_init before it is closed with 4408. Default 3000. */
   wsConnectionInitTimeoutMs: number;
+  /** Milliseconds connection_init may take to authenticate before the socket is closed with 4408. Default 5000. */
+  wsConnectTimeoutMs: number;
+  /** Ping interval in milliseconds; a socket that has not answered the previous ping is terminated. Default 12 s. */
+  wsKeepAliveMs: number;
   /** Operations one socket may have open at once. Default 100. */
   wsMaxSubscriptionsPerSocket: number;
   /** Sockets one user may have open at once; 0 means no cap. Default 20. */
@@ -190,6 +196,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     httpBodyLimit: e.HTTP_BODY_LIMIT,
     wsMaxPayload: e.WS_MAX_PAYLOAD,
     wsConnectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT,
+    wsConnectTimeoutMs: e.WS_CONNECT_TIMEOUT,
+    wsKeepAliveMs: e.WS_KEEPALIVE,
     wsMaxSubscriptionsPerSocket: e.WS_MAX_SUBSCRIPTIONS_PER_SOCKET,
     wsMaxSocketsPerUser: e.WS_MAX_SOCKETS_PER_USER,
     rateLimits: e.RATE_LIMITS

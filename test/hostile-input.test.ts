@@ -405,3 +405,50 @@ describe('hostile input: tokens', () => {
 function randomUUIDv4(): string {
   return globalThis.crypto.randomUUID();
 }
+
+describe('hostile input: stuck authentication and dead peers', () => {
+  let stuck: http.Server;
+  let server: TestServer;
+  before(async () => {
+    // An identity provider that never answers: authenticating its tokens hangs.
+    stuck = http.createServer(() => {});
+    await new Promise<void>((resolve) => stuck.listen(0, '127.0.0.1', resolve));
+    const { port } = stuck.address() as import('node:net').AddressInfo;
+    server = await startTestServer({
+      JWT_JWKS_URL: `http://127.0.0.1:${port}/jwks`,
+      JWT_ISSUER: 'https://id.example.test',
+      JWT_AUDIENCE: 'parley-app',
+      WS_CONNECT_TIMEOUT: '300',
+      WS_KEEPALIVE: '200',
+    });
+  });
+  after(async () => {
+    await server.stop();
+    stuck.closeAllConnections();
+    await new Promise((resolve) => stuck.close(resolve));
+  });
+
+  it('closes a socket whose connection_init takes too long to authenticate with 4408', async () => {
+    const { generateKeyPair, SignJWT } = await import('jose');
+    const { privateKey } = await generateKeyPair('RS256');
+    const token = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'k' }).setSubject('s').setIssuer('https://id.example.test').setAudience('parley-app').setExpirationTime('5m').sign(privateKey);
+    const socket = new RawGraphQLWs(server.wsUrl);
+    await assert.rejects(socket.init({ authorization: `Bearer ${token}` }));
+    assert.deepEqual(await socket.closed, { code: 4408, reason: 'Authentication timed out' });
+  });
+
+  it('terminates a socket that stops answering pings, and keeps one that answers', async () => {
+    const user = await signUp(server);
+    const dead = new WebSocket(server.wsUrl, 'graphql-transport-ws', { autoPong: false });
+    const opened = new Promise((resolve) => dead.once('open', resolve));
+    const closed = new Promise<number>((resolve) => dead.once('close', (code) => resolve(code)));
+    const alive = new RawGraphQLWs(server.wsUrl);
+    await alive.init({ authorization: `Bearer ${user.token}` });
+    await opened;
+    dead.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${user.token}` } }));
+    assert.equal(await closed, 1006); // terminated: no close frame
+    alive.subscribe('still', '{ me { id } }');
+    assert.match(await alive.queue('still').take(5000, 'me'), /"me":\{"id":/);
+    alive.close();
+  });
+});

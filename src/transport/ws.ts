@@ -32,8 +32,10 @@ export interface WsTransportOptions {
   maxBufferedBytes: number;
   /** Path of the endpoint, shared with HTTP. Default `/graphql`. */
   path?: string;
-  /** Ping interval; a socket that misses a pong by the next one is terminated. Default 12 s (graphql-ws's). */
-  keepAliveMs?: number;
+  /** Ping interval; a socket that misses a pong by the next one is terminated (WS_KEEPALIVE). */
+  keepAliveMs: number;
+  /** Time authenticating a connection_init may take before the socket is closed with 4408 (WS_CONNECT_TIMEOUT). */
+  connectTimeoutMs: number;
   /** Browser origins allowed to open sockets besides the server's own (CORS_ORIGINS). */
   origins: OriginPolicy;
   /** Largest message in bytes (WS_MAX_PAYLOAD); a larger one closes the socket with 1009. */
@@ -149,7 +151,11 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     connectionInitWaitTimeout: options.connectionInitTimeoutMs,
     onConnect: async (ctx) => {
       const token = tokenFromConnectionParams(ctx.connectionParams);
-      const auth = await options.authenticator.authenticate(token);
+      const auth = await withTimeout(options.authenticator.authenticate(token), options.connectTimeoutMs);
+      if (auth === 'timed out') {
+        ctx.extra.socket.close(CloseCode.ConnectionInitialisationTimeout, 'Authentication timed out');
+        return false;
+      }
       if (auth.kind === 'refused') return false; // graphql-ws closes with CloseCode.Forbidden (4403)
       if (auth.kind === 'user') {
         const open = socketsOfUser.get(auth.viewer.id)?.size ?? 0;
@@ -257,7 +263,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     log.debug({ err: error }, 'WebSocket protocol error');
     this.close(CloseCode.InternalServerError, 'Internal server error');
   }
-  const stopKeepAlive = keepSocketsAlive(wss, options.keepAliveMs ?? 12_000);
+  const stopKeepAlive = keepSocketsAlive(wss, options.keepAliveMs);
 
   return {
     drainPlugin: {
@@ -273,6 +279,13 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     },
     socketCount: () => wss.clients.size,
   };
+}
+
+/** The promise's value, or 'timed out' when it takes longer than `ms` (a slow identity provider, a stuck database). */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | 'timed out'> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timed out'>((resolve) => (timer = setTimeout(() => resolve('timed out'), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** The token of a connection_init payload, in either accepted shape; undefined when there is none. */

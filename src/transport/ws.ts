@@ -157,6 +157,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
         return false;
       }
       if (auth.kind === 'refused') return false; // graphql-ws closes with CloseCode.Forbidden (4403)
+      if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false; // gone while authenticating
       if (auth.kind === 'user') {
         const open = socketsOfUser.get(auth.viewer.id)?.size ?? 0;
         if (options.maxSocketsPerUser > 0 && open >= options.maxSocketsPerUser) {

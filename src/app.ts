@@ -27,6 +27,7 @@ import { InProcessRoomEventBus } from './realtime/room-event-bus.js';
 import type { FanOutCounters } from './realtime/fan-out-counters.js';
 import { RoomFanOut } from './realtime/room-fan-out.js';
 import { createHttpTransport } from './transport/http.js';
+import { clientAddressOf } from './transport/client-address.js';
 import { OriginPolicy } from './transport/origin-policy.js';
 import { createWsTransport } from './transport/ws.js';
 
@@ -116,8 +117,9 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const production = config.nodeEnv === 'production';
     const formatError = createErrorFormatter(log, { hideSuggestions: production });
     const origins = new OriginPolicy(config.corsOrigins);
+    const clientAddress = clientAddressOf(config.trustProxy);
 
-    const http = createHttpTransport({ schema, services, authenticator, formatError, production, origins, bodyLimit: config.httpBodyLimit });
+    const http = createHttpTransport({ schema, services, authenticator, formatError, production, origins, clientAddressOf: clientAddress, bodyLimit: config.httpBodyLimit });
     const ws = createWsTransport({
       httpServer: http.httpServer,
       schema,
@@ -129,6 +131,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       counters: fanOut.counters,
       maxBufferedBytes: config.wsMaxBufferedBytes,
       origins,
+      clientAddressOf: clientAddress,
       maxPayload: config.wsMaxPayload,
       connectionInitTimeoutMs: config.wsConnectionInitTimeoutMs,
       connectTimeoutMs: config.wsConnectTimeoutMs,

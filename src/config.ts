@@ -69,6 +69,10 @@ const envSchema = z.object({
       }
       return origins;
     }),
+  TRUST_PROXY: z
+    .string()
+    .default('false')
+    .transform((v): boolean | number | string => (v === 'true' ? true : v === 'false' ? false : /^\d+$/.test(v) ? Number(v) : v)),
   HTTP_BODY_LIMIT: z
     .string()
     .regex(/^\d+(b|kb|mb)?$/i, 'must be a size such as 100kb, 1mb or 65536')
@@ -131,6 +135,11 @@ export interface Config {
   sendGroupCommit: boolean;
   /** Browser origins allowed cross-origin (CORS and WebSocket upgrades); `*` allows any. Default none. */
   corsOrigins: string[];
+  /**
+   * Which proxies' X-Forwarded-For to believe for the client address (Express's `trust proxy`: `true`, a hop
+   * count, or addresses/subnets such as `loopback, 10.0.0.0/8`). Default false: the TCP peer is the client.
+   */
+  trustProxy: boolean | number | string;
   /** Largest HTTP request body (express notation, e.g. `100kb`); larger gets 413. */
   httpBodyLimit: string;
   /** Largest WebSocket message in bytes; larger closes the socket with 1009. Default 64 KiB. */
@@ -193,6 +202,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     wsMaxBufferedBytes: e.WS_MAX_BUFFERED_BYTES,
     sendGroupCommit: e.SEND_GROUP_COMMIT,
     corsOrigins: e.CORS_ORIGINS,
+    trustProxy: e.TRUST_PROXY,
     httpBodyLimit: e.HTTP_BODY_LIMIT,
     wsMaxPayload: e.WS_MAX_PAYLOAD,
     wsConnectionInitTimeoutMs: e.WS_CONNECTION_INIT_TIMEOUT,

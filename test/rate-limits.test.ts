@@ -133,3 +133,33 @@ describe('rate limits in Redis (REDIS_URL), shared by every process', () => {
     assertLimited(await attempt(11), 3600);
   });
 });
+
+describe('rate limits: the client address behind a proxy (TRUST_PROXY)', () => {
+  const signUpFrom = (server: TestServer, forwardedFor: string) =>
+    fetch(server.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor },
+      body: JSON.stringify({ query: `mutation { signUp(username: "proxy_${randomUUID().slice(0, 8)}", password: "${PASSWORD}") { token } }` }),
+    }).then(async (response) => errorCodes((await response.json()) as GraphQLResponse<unknown>));
+
+  it('counts each forwarded client apart when the proxy is trusted', async () => {
+    const server = await startTestServer({ ...DEFAULTS, TRUST_PROXY: 'loopback' });
+    try {
+      for (let i = 0; i < 10; i++) assert.deepEqual(await signUpFrom(server, '203.0.113.7'), [], `sign-up ${i}`);
+      assert.deepEqual(await signUpFrom(server, '203.0.113.7'), ['RATE_LIMITED']);
+      assert.deepEqual(await signUpFrom(server, '198.51.100.9'), []); // another client behind the same proxy
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('ignores X-Forwarded-For from an untrusted peer, so a client cannot choose its own address', async () => {
+    const server = await startTestServer(DEFAULTS);
+    try {
+      for (let i = 0; i < 10; i++) assert.deepEqual(await signUpFrom(server, `203.0.113.${i}`), [], `sign-up ${i}`);
+      assert.deepEqual(await signUpFrom(server, '203.0.113.99'), ['RATE_LIMITED']);
+    } finally {
+      await server.stop();
+    }
+  });
+});

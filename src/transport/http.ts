@@ -14,6 +14,7 @@ import type { Services } from '../domain/services.js';
 import { createContext, type GraphQLContext } from '../graphql/context.js';
 import type { ErrorFormatter } from '../graphql/errors.js';
 import { extraValidationRules, PARSE_OPTIONS } from '../graphql/validation-rules.js';
+import type { ClientAddressOf } from './client-address.js';
 import type { OriginPolicy } from './origin-policy.js';
 
 export interface HttpTransportOptions {
@@ -24,6 +25,8 @@ export interface HttpTransportOptions {
   production: boolean;
   /** Cross-origin browser access (CORS_ORIGINS). */
   origins: OriginPolicy;
+  /** The client address of a request (TRUST_PROXY). */
+  clientAddressOf: ClientAddressOf;
   /** Largest accepted request body (HTTP_BODY_LIMIT); larger gets 413. */
   bodyLimit: string;
   /** More Apollo plugins (the WebSocket server's drain hook). */
@@ -81,7 +84,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
         expressMiddleware(apollo, {
           context: async ({ req }) => {
             const auth = await options.authenticator.authenticate(tokenFromAuthorization(req.headers.authorization));
-            return createContext(options.services, auth, { clientAddress: req.socket.remoteAddress });
+            return createContext(options.services, auth, { clientAddress: options.clientAddressOf(req) });
           },
         }),
       );

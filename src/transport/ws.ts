@@ -16,6 +16,7 @@ import { formatOperationErrors, formatResult } from '../graphql/format-result.js
 import { extraValidationRules } from '../graphql/validation-rules.js';
 import type { DirectDeliveryDeps } from './ws-direct-delivery.js';
 import { DirectSubscriptions, isDirectSubscription } from './ws-direct-subscriptions.js';
+import type { ClientAddressOf } from './client-address.js';
 import type { OriginPolicy } from './origin-policy.js';
 import { keepSocketsAlive } from './ws-keepalive.js';
 
@@ -38,6 +39,8 @@ export interface WsTransportOptions {
   connectTimeoutMs: number;
   /** Browser origins allowed to open sockets besides the server's own (CORS_ORIGINS). */
   origins: OriginPolicy;
+  /** The client address of an upgrade request (TRUST_PROXY). */
+  clientAddressOf: ClientAddressOf;
   /** Largest message in bytes (WS_MAX_PAYLOAD); a larger one closes the socket with 1009. */
   maxPayload: number;
   /** Time to send connection_init before the socket is closed with 4408 (WS_CONNECTION_INIT_TIMEOUT). */
@@ -226,7 +229,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
   };
 
   wss.on('connection', (socket, request) => {
-    const state: SocketState = { socket, auth: ANONYMOUS, perSubscriberDelivery: false, clientAddress: request.socket.remoteAddress };
+    const state: SocketState = { socket, auth: ANONYMOUS, perSubscriberDelivery: false, clientAddress: options.clientAddressOf(request) };
     socket.once('error', onSocketError);
     const closed = protocol.opened(
       {

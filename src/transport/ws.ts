@@ -5,7 +5,6 @@ import { CloseCode, handleProtocols, makeServer, MessageType, parseMessage, stri
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ANONYMOUS, type Authentication, type Authenticator } from '../auth/authenticator.js';
 import { tokenFromAuthorization } from '../auth/tokens.js';
-import { ForbiddenError, UnauthenticatedError } from '../domain/errors.js';
 import type { Services } from '../domain/services.js';
 import type { Logger } from '../logger.js';
 import type { FanOutCounters } from '../realtime/fan-out-counters.js';
@@ -19,6 +18,7 @@ import { DirectSubscriptions, isDirectSubscription } from './ws-direct-subscript
 import type { ClientAddressOf } from './client-address.js';
 import type { OriginPolicy } from './origin-policy.js';
 import { keepSocketsAlive } from './ws-keepalive.js';
+import { SocketSessions, type SessionState } from './ws-sessions.js';
 
 export interface WsTransportOptions {
   httpServer: http.Server;
@@ -51,31 +51,12 @@ export interface WsTransportOptions {
   maxSocketsPerUser: number;
 }
 
-/** Close code for a socket over its user's socket cap: 1008, policy violation. */
-export const TOO_MANY_SOCKETS_CLOSE_CODE = 1008;
-
-/** Longest delay a Node timer takes (about 24.8 days); a later expiry is reached in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/** Closes the socket with 4403 when its token expires (re-armed by `authenticate`). */
-function armExpiry(state: SocketState): void {
-  clearTimeout(state.expiry);
-  if (state.auth.kind !== 'user') return;
-  const { expiresAt } = state.auth;
-  const wait = expiresAt.getTime() - Date.now();
-  state.expiry = setTimeout(() => {
-    if (wait > MAX_TIMER_MS) armExpiry(state);
-    else state.socket.close(CloseCode.Forbidden, 'Token expired');
-  }, Math.max(0, Math.min(wait, MAX_TIMER_MS)));
-  state.expiry.unref();
-}
-
 type ConnectionParams = Record<string, unknown> | undefined;
 
 /** What each socket remembers. */
-interface SocketState extends Record<PropertyKey, unknown> {
+interface SocketState extends SessionState, Record<PropertyKey, unknown> {
   socket: WebSocket;
-  /** Who authenticated on it, once, at connection_init. */
+  /** Who authenticated on it (at connection_init, or later through `authenticate`). */
   auth: Authentication;
   /** The peer address (for per-address rate limits). */
   clientAddress: string | undefined;
@@ -87,10 +68,6 @@ interface SocketState extends Record<PropertyKey, unknown> {
   handle?: (data: string) => Promise<void>;
   /** Room subscriptions served by the grouped fan-out; created with the first. */
   direct?: DirectSubscriptions;
-  /** The user whose sockets this one is listed among (per-user cap, sign-out). */
-  userId?: string;
-  /** Closes the socket when its token expires. */
-  expiry?: NodeJS.Timeout;
 }
 
 export interface WsTransport {
@@ -119,27 +96,8 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     // Browsers send Origin with every upgrade and do not apply CORS to it: refuse foreign pages before the 101.
     verifyClient: (info, allow) => allow(options.origins.allowsUpgrade(info.req.headers.origin, info.req.headers.host), 403, 'Origin not allowed'),
   });
-  const socketsOfUser = new Map<string, Set<SocketState>>();
-  options.services.users.onSignOut((userId) => {
-    for (const state of socketsOfUser.get(userId) ?? []) state.socket.close(CloseCode.Forbidden, 'Signed out');
-  });
-  const listSocket = (state: SocketState, userId: string) => {
-    let sockets = socketsOfUser.get(userId);
-    if (!sockets) socketsOfUser.set(userId, (sockets = new Set()));
-    sockets.add(state);
-    state.userId = userId;
-  };
-  /** Switches a socket to another token of the same user: the `authenticate` mutation. */
-  const reauthenticate = async (state: SocketState, token: string): Promise<Date> => {
-    const auth = await options.authenticator.authenticate(token);
-    if (auth.kind !== 'user') throw new UnauthenticatedError(auth.kind === 'refused' ? auth.reason : undefined);
-    if (state.auth.kind !== 'user' || state.auth.viewer.id !== auth.viewer.id) {
-      throw new ForbiddenError('A socket stays with the user it was opened for: open another socket for another user');
-    }
-    state.auth = auth;
-    armExpiry(state);
-    return auth.expiresAt;
-  };
+  const sessions = new SocketSessions(options.authenticator, options.maxSocketsPerUser);
+  options.services.users.onSignOut((userId) => sessions.signedOut(userId));
   const tooManyOperations = (state: SocketState, including: number) =>
     (state.direct?.size ?? 0) + Object.keys(state.protocol?.subscriptions ?? {}).length + including > options.maxOperationsPerSocket;
   const operationLimitError = () =>
@@ -161,16 +119,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
       }
       if (auth.kind === 'refused') return false; // graphql-ws closes with CloseCode.Forbidden (4403)
       if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false; // gone while authenticating
-      if (auth.kind === 'user') {
-        const open = socketsOfUser.get(auth.viewer.id)?.size ?? 0;
-        if (options.maxSocketsPerUser > 0 && open >= options.maxSocketsPerUser) {
-          ctx.extra.socket.close(TOO_MANY_SOCKETS_CLOSE_CODE, `Too many sockets for this user (at most ${options.maxSocketsPerUser})`);
-          return false;
-        }
-        listSocket(ctx.extra, auth.viewer.id);
-      }
-      ctx.extra.auth = auth;
-      armExpiry(ctx.extra);
+      if (!sessions.admit(ctx.extra, auth)) return false; // over the user's socket cap: closed with 1008
       ctx.extra.perSubscriberDelivery = !options.production && ctx.connectionParams?.['parleyDelivery'] === 'per-subscriber';
       ctx.extra.protocol = ctx;
       return true;
@@ -186,7 +135,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
         variableValues: payload.variables,
         contextValue: createContext(services, ctx.extra.auth, {
           clientAddress: ctx.extra.clientAddress,
-          connection: { authenticate: (token) => reauthenticate(ctx.extra, token) },
+          connection: { authenticate: (token) => sessions.reauthenticate(ctx.extra, token) },
         }),
       };
     },
@@ -253,12 +202,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     });
     socket.once('close', (code, reason) => {
       state.direct?.closeAll();
-      clearTimeout(state.expiry);
-      if (state.userId !== undefined) {
-        const sockets = socketsOfUser.get(state.userId);
-        sockets?.delete(state);
-        if (sockets?.size === 0) socketsOfUser.delete(state.userId);
-      }
+      sessions.end(state);
       void closed(code, String(reason));
     });
   });

@@ -125,6 +125,12 @@ describe('hostile input: production hides the schema on both transports', () => 
     const { http, ws } = await onBothTransports(server, user, '{ roomz { id } }');
     for (const messages of [http, ws]) assert.deepEqual(messages, ['Cannot query field "roomz" on type "Query".']);
   });
+
+  it('enforces helmet’s strict Content-Security-Policy', async () => {
+    const response = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' });
+    assert.match(response.headers.get('content-security-policy') ?? '', /default-src 'self'.*script-src 'self'/);
+    assert.equal(response.headers.get('strict-transport-security')?.startsWith('max-age='), true);
+  });
 });
 
 describe('hostile input: HTTP', () => {
@@ -156,12 +162,13 @@ describe('hostile input: HTTP', () => {
     assert.equal(preflighted.status, 200);
   });
 
-  it('sends security headers on every response', async () => {
+  it('sends security headers on every response; outside production the Sandbox policy is report-only', async () => {
     for (const response of [await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' }), await fetch(`${server.url}/../nowhere`)]) {
       assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
-      assert.match(response.headers.get('content-security-policy') ?? '', /default-src '(self|none)'/);
       assert.equal(response.headers.get('x-powered-by'), null);
     }
+    const page = await fetch(server.url, { headers: { accept: 'text/html' } });
+    assert.match(page.headers.get('content-security-policy-report-only') ?? '', /frame-src 'self' https:\/\/sandbox\.embed\.apollographql\.com/);
   });
 
   it('serves CORS to allowed origins only', async () => {

@@ -6,7 +6,7 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express from 'express';
-import helmet from 'helmet';
+import helmet, { type HelmetOptions } from 'helmet';
 import type { GraphQLSchema } from 'graphql';
 import type { Authenticator } from '../auth/authenticator.js';
 import { tokenFromAuthorization } from '../auth/tokens.js';
@@ -50,7 +50,7 @@ export interface HttpTransport {
 export function createHttpTransport(options: HttpTransportOptions): HttpTransport {
   const app = express();
   app.disable('x-powered-by');
-  app.use(helmet({ contentSecurityPolicy: { directives: contentSecurityPolicy(options.production) } }));
+  app.use(helmet({ contentSecurityPolicy: contentSecurityPolicy(options.production) }));
   app.use(cors({ origin: (origin, allow) => allow(null, origin !== undefined && options.origins.allowsCrossOrigin(origin)) }));
   const httpServer = http.createServer(app);
   const plugins: ApolloServerPlugin<GraphQLContext>[] = [
@@ -108,17 +108,23 @@ const requestErrorHandler: express.ErrorRequestHandler = (error: { status?: numb
 };
 
 /**
- * helmet's strict default policy, which a JSON API lives with; outside production the page at /graphql is Apollo's
- * embedded Sandbox, which loads its script, styles and frame from Apollo's CDN.
+ * Production: helmet's strict default policy, which a JSON API lives with. Development: the page at /graphql is
+ * Apollo's embedded Sandbox, which loads its script, styles and frame from Apollo's CDN; its policy is sent
+ * report-only, so a change on Apollo's side shows in the browser console instead of breaking the playground.
  */
-function contentSecurityPolicy(production: boolean): Record<string, string[]> {
-  if (production) return {};
+function contentSecurityPolicy(production: boolean): HelmetOptions['contentSecurityPolicy'] {
+  if (production) return true;
   return {
-    'script-src': ["'self'", "'unsafe-inline'", 'https://embeddable-sandbox.cdn.apollographql.com'],
-    'style-src': ["'self'", "'unsafe-inline'", 'https://fonts.googleapis.com'],
-    'font-src': ["'self'", 'https://fonts.gstatic.com'],
-    'img-src': ["'self'", 'data:', 'https://apollo-server-landing-page.cdn.apollographql.com'],
-    'frame-src': ["'self'", 'https://sandbox.embed.apollographql.com'],
-    'manifest-src': ["'self'", 'https://apollo-server-landing-page.cdn.apollographql.com'],
+    useDefaults: true,
+    reportOnly: true,
+    directives: {
+      'script-src': ["'self'", "'unsafe-inline'", 'https://embeddable-sandbox.cdn.apollographql.com'],
+      'style-src': ["'self'", "'unsafe-inline'", 'https://fonts.googleapis.com'],
+      'font-src': ["'self'", 'https://fonts.gstatic.com'],
+      'img-src': ["'self'", 'data:', 'https://apollo-server-landing-page.cdn.apollographql.com'],
+      'frame-src': ["'self'", 'https://sandbox.embed.apollographql.com'],
+      'connect-src': ["'self'", 'ws:', 'wss:'],
+      'manifest-src': ["'self'", 'https://apollo-server-landing-page.cdn.apollographql.com'],
+    },
   };
 }

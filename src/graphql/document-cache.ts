@@ -1,7 +1,6 @@
 import {
   GraphQLError,
   TypeInfo,
-  getOperationAST,
   parse,
   validate,
   visit,
@@ -84,9 +83,4 @@ export class DocumentCache {
     );
     return found;
   }
-}
-
-/** The operation type of the document's selected operation, if it can be told. */
-export function operationType(document: DocumentNode, operationName: string | null | undefined) {
-  return getOperationAST(document, operationName)?.operation;
 }

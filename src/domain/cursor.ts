@@ -28,3 +28,13 @@ export function decodeCursor(cursor: string, roomId: string, argumentName: strin
   }
   return seq;
 }
+
+/**
+ * Refuses a cursor naming a seq the room has not reached: no server ever handed it out, and a stream started after
+ * it would wait silently for events that may never come.
+ * @throws BadUserInputError naming `argumentName` when `seq` is past `lastSeq`.
+ */
+export function requireReached(seq: number, lastSeq: number, argumentName: string): number {
+  if (seq > lastSeq) throw new BadUserInputError(`${argumentName} is a cursor ahead of the room (the room is at seq ${lastSeq})`, argumentName);
+  return seq;
+}

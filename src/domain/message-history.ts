@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { Message } from '../db/entities/message.entity.js';
-import { decodeCursor, encodeCursor } from './cursor.js';
+import type { Room } from '../db/entities/room.entity.js';
+import { decodeCursor, encodeCursor, requireReached } from './cursor.js';
 import { BadUserInputError } from './errors.js';
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -37,9 +38,11 @@ interface PageQuery {
 /**
  * Validates the connection arguments. Without `first` or `last` the page is `first: 50` when only `after` is given
  * and otherwise `last: 50` (the newest messages).
- * @throws BadUserInputError for both first and last, a size outside 0-100, or a malformed or foreign cursor.
+ * @throws BadUserInputError for both first and last, a size outside 0-100, or a malformed or foreign cursor, or one
+ *   ahead of the room.
  */
-function toPageQuery(roomId: string, args: HistoryArgs): PageQuery {
+function toPageQuery(room: Pick<Room, 'id' | 'lastSeq'>, args: HistoryArgs): PageQuery {
+  const roomId = room.id;
   const { first, last, after, before } = args;
   if (first != null && last != null) throw new BadUserInputError('Pass first or last, not both');
   for (const [name, value] of [['first', first], ['last', last]] as const) {
@@ -47,15 +50,16 @@ function toPageQuery(roomId: string, args: HistoryArgs): PageQuery {
       throw new BadUserInputError(`${name} must be between 0 and ${MAX_PAGE_SIZE}`, name);
     }
   }
-  const afterSeq = after != null ? decodeCursor(after, roomId, 'after') : null;
-  const beforeSeq = before != null ? decodeCursor(before, roomId, 'before') : null;
+  const afterSeq = after != null ? requireReached(decodeCursor(after, roomId, 'after'), room.lastSeq, 'after') : null;
+  const beforeSeq = before != null ? requireReached(decodeCursor(before, roomId, 'before'), room.lastSeq, 'before') : null;
   const forward = first != null || (last == null && afterSeq !== null && beforeSeq === null);
   return { afterSeq, beforeSeq, forward, size: (forward ? first : last) ?? DEFAULT_PAGE_SIZE };
 }
 
-/** Reads one page by keyset on (room_id, seq); never OFFSET. Two statements at most, whatever the page size. */
-export async function readHistoryPage(db: EntityManager, roomId: string, args: HistoryArgs): Promise<MessagePage> {
-  const query = toPageQuery(roomId, args);
+/** Reads one page of `room` (its lastSeq as the viewer's access check read it) by keyset on (room_id, seq); never OFFSET. Two statements at most, whatever the page size. */
+export async function readHistoryPage(db: EntityManager, room: Pick<Room, 'id' | 'lastSeq'>, args: HistoryArgs): Promise<MessagePage> {
+  const roomId = room.id;
+  const query = toPageQuery(room, args);
   const select = db.createQueryBuilder(Message, 'message').where('message.room_id = :roomId', { roomId });
   if (query.afterSeq !== null) select.andWhere('message.seq > :afterSeq', { afterSeq: query.afterSeq });
   if (query.beforeSeq !== null) select.andWhere('message.seq < :beforeSeq', { beforeSeq: query.beforeSeq });

@@ -134,11 +134,12 @@ export class MessagesService {
 
   /**
    * A page of the room's history for a member (tombstones included).
-   * @throws NotFoundError / ForbiddenError as for `send`; BadUserInputError for bad paging arguments.
+   * @throws NotFoundError / ForbiddenError as for `send`; BadUserInputError for bad paging arguments or a cursor
+   *   ahead of the room.
    */
   async history(viewer: Viewer, roomId: string, args: HistoryArgs): Promise<MessagePage> {
-    await requireMembership(this.db.manager, viewer, roomId);
-    return readHistoryPage(this.db.manager, roomId, args);
+    const { room } = await requireMembership(this.db.manager, viewer, roomId);
+    return readHistoryPage(this.db.manager, room, args);
   }
 
   /** Messages by id, in no particular order; for DataLoader batches (callers already checked access). */

@@ -3,7 +3,7 @@ import type { DataSource } from 'typeorm';
 import { EventQueue } from '../realtime/event-queue.js';
 import type { RoomFanOut } from '../realtime/room-fan-out.js';
 import type { Decision, EventSink } from '../realtime/room-subscriber.js';
-import { decodeCursor } from './cursor.js';
+import { decodeCursor, requireReached } from './cursor.js';
 import { ForbiddenError } from './errors.js';
 import { inFlightBatchLoader } from './in-flight-batch-loader.js';
 import { loadRoomAccesses, membershipOrFail, type RoomAccess, type RoomAccessKey } from './room-access.js';
@@ -50,7 +50,7 @@ export class RoomStreamService {
    * removed, delivering nothing committed after that. With `direct`, events and the end go to it and the returned
    * iterator yields nothing: it is only a handle whose `return()` unsubscribes.
    * @throws NotFoundError for a room the viewer cannot see; ForbiddenError for a non-member; BadUserInputError
-   *   for a bad cursor.
+   *   for a bad cursor or one ahead of the room.
    */
   async follow(
     viewer: Viewer,
@@ -93,6 +93,7 @@ export class RoomStreamService {
     try {
       const access = membershipOrFail(await this.accesses.load({ viewerId: viewer.id, roomId }));
       joinedSeq = access.joinedSeq;
+      if (afterSeq !== undefined) requireReached(afterSeq, access.room.lastSeq, 'after');
       void registration.subscriber.start(access.room.lastSeq);
     } catch (error) {
       unsubscribe();

@@ -278,7 +278,7 @@ export type Query = {
   /**
    * A page of a room's history (members only). `last: 50` gives the newest 50 and `before` pages back;
    * `first`/`after` page forward. Without `first` or `last` the page is the newest 50.
-   * A page holds at most 100 messages.
+   * A page holds at most 100 messages. A cursor naming a seq the room has not reached is BAD_USER_INPUT.
    */
   messages: MessageConnection;
   /** A room the viewer can see, or null when it does not exist or is private to others. */
@@ -349,6 +349,12 @@ export type ResyncRequired = RoomEvent & {
 
 export type Room = {
   __typename?: 'Room';
+  /**
+   * The cursor of `lastSeq` (valid also while the room has no events). Read it, then subscribe with
+   * `roomEvents(after: cursor)` / `messageAdded(after: cursor)`: nothing committed after the read can be missed,
+   * however long the subscription takes to start.
+   */
+  cursor: Scalars['String']['output'];
   id: Scalars['ID']['output'];
   kind: RoomKind;
   /** The viewer's read position (see `markRead`); 0 when the viewer is not a member. */
@@ -395,14 +401,18 @@ export type Subscription = {
   __typename?: 'Subscription';
   /**
    * Every new message of a room (members only), exactly once and in seq order. With `after`, first replays every
-   * message after that cursor, then continues live with no gap and no duplicate.
+   * message after that cursor, then continues live with no gap and no duplicate. Without `after` it starts when the
+   * server has begun listening, which the client cannot observe: to miss nothing, subscribe with `after:` the
+   * `Room.cursor` (or a history page's `endCursor`) read before. A cursor ahead of the room is BAD_USER_INPUT.
    */
   messageAdded: Message;
   /**
    * Everything that happens in a room (members only), one stream: persisted events exactly once in seq order, plus
    * ephemeral typing and read receipts. With `after`, replays every event after that cursor first, then continues
    * live with no gap; more than REPLAY_LIMIT events behind, a ResyncRequired comes instead of the replay. Ends with
-   * a FORBIDDEN error when the viewer leaves or is removed.
+   * a FORBIDDEN error when the viewer leaves or is removed. Without `after` it starts when the server has begun
+   * listening: subscribe with `after:` the `Room.cursor` read before to miss nothing. A cursor ahead of the room is
+   * BAD_USER_INPUT.
    */
   roomEvents: RoomEvent;
 };
@@ -728,6 +738,7 @@ export type ResyncRequiredResolvers<ContextType = GraphQLContext, ParentType ext
 };
 
 export type RoomResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Room'] = ResolversParentTypes['Room']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['RoomKind'], ParentType, ContextType>;
   lastReadSeq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;

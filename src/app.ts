@@ -100,7 +100,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const services: Services = {
       users,
       rooms: new RoomsService(dataSource, events, limits),
-      messages: new MessagesService(dataSource, events, limits, { maxLength: config.messageMaxLength, groupCommit: config.sendGroupCommit }),
+      messages: new MessagesService(dataSource, events, limits, { maxLength: config.messageMaxLength, groupCommit: config.sendGroupCommit }, log),
       reactions: new ReactionsService(dataSource, events),
       readState: new ReadStateService(dataSource, events, clock),
       typing: new TypingService(dataSource, events, clock),

@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import pg from 'pg';
+import { pino } from 'pino';
 import { SendMessageDocument } from './__generated__/graphql.js';
 import { createRoom, roomWithMembers, signUp, type TestUser } from './helpers/fixtures.js';
 import { errorCodes } from './helpers/http-client.js';
+import { waitForLockWaiters } from './helpers/lock-waiters.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
 const INSERTS = /INSERT INTO messages/;
@@ -85,6 +88,51 @@ describe('group commit of sends', () => {
     assert.equal(messages.filter((m) => m.body === 'retried').length, 1);
     assert.equal(messages.length, 1 + 8);
     assert.deepEqual(eventSeqs, Array.from({ length: eventSeqs.length }, (_, i) => i + 1));
+  });
+});
+
+describe('a group commit that fails as a whole', () => {
+  let server: TestServer;
+  const warnings: Record<string, unknown>[] = [];
+  before(async () => {
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(JSON.parse(line) as Record<string, unknown>) });
+    server = await startTestServer({}, { logger });
+    // A systematic fault that only statements storing several messages hit, as a broken batch statement would.
+    await server.sql(`CREATE FUNCTION refuse_batches() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF (SELECT count(*) FROM inserted) > 1 THEN RAISE EXCEPTION 'batch refused by the test'; END IF;
+        RETURN NULL;
+      END $$`);
+    await server.sql('CREATE TRIGGER refuse_batches AFTER INSERT ON messages REFERENCING NEW TABLE AS inserted FOR EACH STATEMENT EXECUTE FUNCTION refuse_batches()');
+  });
+  after(() => server.stop());
+
+  it('is logged at warn with its error and counted, and its messages are still stored one by one', async () => {
+    const alice = await signUp(server);
+    const room = await createRoom(alice);
+    let sent = 0;
+    // Sends batch only when they arrive while another store is in flight: hold the room's lock so the first one
+    // waits and the rest gather behind it. A burst is repeated (at most 5 times) until one formed a batch.
+    for (let attempt = 0; attempt < 5 && warnings.length === 0; attempt++) {
+      const holder = new pg.Client({ connectionString: server.databaseUrl });
+      await holder.connect();
+      await holder.query('BEGIN');
+      await holder.query('SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE', [room.id]);
+      const sends = Array.from({ length: 30 }, (_, i) => alice.http.request(SendMessageDocument, { roomId: room.id, body: `attempt ${attempt} #${i}` }));
+      sent += sends.length;
+      await waitForLockWaiters(server);
+      await holder.query('COMMIT');
+      await holder.end();
+      const results = await Promise.all(sends);
+      assert.ok(results.every((r) => !r.errors), JSON.stringify(results.find((r) => r.errors)));
+    }
+    const fallback = warnings.find((w) => w['msg'] === 'group commit failed: storing its messages one by one');
+    assert.ok(fallback, `a fallback was logged: ${JSON.stringify(warnings)}`);
+    assert.match(JSON.stringify(fallback['err']), /batch refused by the test/);
+    assert.ok(Number(fallback['messages']) > 1 && Number(fallback['fallbacks']) >= 1);
+    const { messages, eventSeqs } = await stored(server, room.id);
+    assert.equal(messages.length, sent, 'every acknowledged send is stored');
+    assert.deepEqual(eventSeqs, Array.from({ length: sent }, (_, i) => i + 1));
   });
 });
 

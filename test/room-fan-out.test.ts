@@ -83,6 +83,33 @@ describe('room fan-out ordering', () => {
     await stream.return();
   });
 
+  it('puts events published out of commit order back in order, without reading the log', async () => {
+    const r = room(2);
+    const stream = r.open();
+    await settle();
+    r.commit(); // 3: the room's pipeline now expects 4
+    assert.deepEqual(await take(stream, 1), [3]);
+    const four = r.commit(false);
+    r.commit(); // 5 is published before 4, as two publishers finishing out of order would
+    r.bus.publish('r', four);
+    assert.deepEqual(await take(stream, 2), [4, 5]);
+    assert.equal(r.reads, 0, 'the live copies were used: each carries the state as of its own seq');
+    await stream.return();
+  });
+
+  it('fills from the log after the reorder grace when an earlier event never comes', async () => {
+    const r = room(2);
+    const stream = r.open();
+    await settle();
+    r.commit(); // 3
+    assert.deepEqual(await take(stream, 1), [3]);
+    r.commit(false); // 4 is committed but its publisher never publishes it
+    r.commit(); // 5
+    assert.deepEqual(await take(stream, 2), [4, 5]);
+    assert.equal(r.reads, 1);
+    await stream.return();
+  });
+
   it('keeps live events that arrive during a multi-page replay and drops those the replay already gave', async () => {
     const r = room(7);
     let publishedDuringReplay = false;

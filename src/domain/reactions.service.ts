@@ -1,25 +1,25 @@
 import type { DataSource } from 'typeorm';
 import type { Message } from '../db/entities/message.entity.js';
+import { queryRows } from '../db/query-rows.js';
 import { validateEmoji } from './emoji.js';
 import { BadUserInputError } from './errors.js';
-import { requireMessageOfMember } from './message-access.js';
 import type { RoomEvents } from './room-events.js';
-import { appendRoomEvent, lockRoom } from './room-log.js';
+import { readReactionSnapshot, type ReactionSummary } from './reaction-snapshot.js';
+import { RoomChanges } from './room-changes.js';
 import type { Viewer } from './viewer.js';
 
-/** One emoji's reactions to a message, as the viewer sees them. */
-export interface ReactionSummary {
-  emoji: string;
-  count: number;
-  reactedByMe: boolean;
-}
+export type { ReactionSummary };
 
 /** Reactions: at most one per user per emoji per message; every change is logged and published after commit. */
 export class ReactionsService {
+  private readonly changes: RoomChanges;
+
   constructor(
     private readonly db: DataSource,
-    private readonly events: RoomEvents,
-  ) {}
+    events: RoomEvents,
+  ) {
+    this.changes = new RoomChanges(db, events);
+  }
 
   /**
    * Adds the viewer's reaction; a no-op (no event) when it is already there.
@@ -52,38 +52,27 @@ export class ReactionsService {
     return byMessage;
   }
 
-  private async change(viewer: Viewer, messageId: string, rawEmoji: string, change: 'add' | 'remove'): Promise<Message> {
+  private change(viewer: Viewer, messageId: string, rawEmoji: string, change: 'add' | 'remove'): Promise<Message> {
     const emoji = validateEmoji(rawEmoji);
-    const { message } = await requireMessageOfMember(this.db.manager, viewer, messageId);
-    if (message.deletedAt) throw new BadUserInputError('Message was deleted', 'messageId');
-    const event = await this.db.transaction(async (tx) => {
-      // Serialize with deletions (which clear reactions) by holding the room's lock from the start.
-      await lockRoom(tx, message.roomId);
-      const [current]: { deleted_at: Date | null }[] = await tx.query('SELECT deleted_at FROM messages WHERE id = $1', [messageId]);
-      if (current?.deleted_at) throw new BadUserInputError('Message was deleted', 'messageId');
-      const changed: unknown[] =
+    return this.changes.toMessage(viewer, messageId, async ({ tx, message, append }) => {
+      if (message.deletedAt) throw new BadUserInputError('Message was deleted', 'messageId');
+      const changed = await queryRows(
+        tx,
         change === 'add'
-          ? await tx.query(
-              'INSERT INTO message_reactions (message_id, user_id, emoji) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1',
-              [messageId, viewer.id, emoji],
-            )
-          : (
-              await tx.query('DELETE FROM message_reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3 RETURNING 1', [
-                messageId,
-                viewer.id,
-                emoji,
-              ])
-            )[0];
-      if (changed.length === 0) return undefined;
-      return appendRoomEvent(tx, message.roomId, {
+          ? 'INSERT INTO message_reactions (message_id, user_id, emoji) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING RETURNING 1'
+          : 'DELETE FROM message_reactions WHERE message_id = $1 AND user_id = $2 AND emoji = $3 RETURNING 1',
+        [messageId, viewer.id, emoji],
+      );
+      if (changed.length === 0) return message;
+      await append({
         kind: change === 'add' ? 'REACTION_ADDED' : 'REACTION_REMOVED',
         actorId: viewer.id,
         messageId,
         message,
+        reactions: await readReactionSnapshot(tx, messageId),
         data: { emoji },
       });
+      return message;
     });
-    if (event) this.events.publish(message.roomId, event);
-    return message;
   }
 }

@@ -1,5 +1,6 @@
 import type { DataSource } from 'typeorm';
 import type { Room } from '../db/entities/room.entity.js';
+import { queryRows } from '../db/query-rows.js';
 import type { Clock } from './clock.js';
 import { BadUserInputError } from './errors.js';
 import { requireMembership } from './room-access.js';
@@ -42,7 +43,8 @@ export class ReadStateService {
     if (!Number.isInteger(seq) || seq < 0 || seq > room.lastSeq) {
       throw new BadUserInputError(`seq must be between 0 and the room's lastSeq (${room.lastSeq})`, 'seq');
     }
-    const [rows]: [{ last_read_seq: number }[], number] = await this.db.query(
+    const rows = await queryRows<{ last_read_seq: number }>(
+      this.db.manager,
       `UPDATE room_memberships SET last_read_seq = GREATEST(last_read_seq, $3)
        WHERE room_id = $1 AND user_id = $2 RETURNING last_read_seq`,
       [roomId, viewer.id, seq],

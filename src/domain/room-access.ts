@@ -1,7 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import type { MembershipRole } from '../db/entities/room-membership.entity.js';
 import { Room } from '../db/entities/room.entity.js';
-import { queryPrepared } from '../db/prepared-query.js';
+import { queryPrepared } from '../db/query-rows.js';
 import { ForbiddenError, NotFoundError } from './errors.js';
 import { lockRoom } from './room-log.js';
 import { isUuid } from './ids.js';

@@ -17,7 +17,15 @@ export interface PersistedRoomEvent {
   readonly message?: Message;
   /** The user who made the change, when the publisher knows it (saves a lookup per rendering). */
   readonly actor?: PublicUser;
+  /**
+   * The message's reactions as of this event, when the publisher read them under the room's lock: a live event
+   * then shows the message exactly as it was at its seq, not as it is when rendered.
+   */
+  readonly reactions?: ReactionSnapshot;
 }
+
+/** A message's reactions at one point of its room's log: each emoji with who used it, in first-use order. */
+export type ReactionSnapshot = readonly { readonly emoji: string; readonly userIds: readonly string[] }[];
 
 /** Someone started or stopped typing. Ephemeral: no seq, never replayed. */
 export interface TypingChangedEvent {

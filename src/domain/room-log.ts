@@ -1,7 +1,8 @@
 import type { EntityManager } from 'typeorm';
 import { Message } from '../db/entities/message.entity.js';
 import { RoomEventRecord, type RoomEventData, type RoomEventKind } from '../db/entities/room-event.entity.js';
-import type { PersistedRoomEvent } from './room-events.js';
+import { queryRows } from '../db/query-rows.js';
+import type { PersistedRoomEvent, ReactionSnapshot } from './room-events.js';
 import type { PublicUser } from './users.service.js';
 
 export interface NewRoomEvent {
@@ -10,8 +11,10 @@ export interface NewRoomEvent {
   messageId?: string;
   targetUserId?: string;
   data?: RoomEventData;
-  /** Attached to the published event so subscribers need not load it. */
+  /** Attached to the published event so subscribers need not load it: the message as of this event. */
   message?: Message;
+  /** The message's reactions as of this event (see PersistedRoomEvent.reactions). */
+  reactions?: ReactionSnapshot;
 }
 
 /**
@@ -27,10 +30,7 @@ export async function lockRoom(tx: EntityManager, roomId: string): Promise<void>
  * concurrent writers, so seqs follow commit order with no gaps.
  */
 async function takeNextSeq(tx: EntityManager, roomId: string): Promise<number> {
-  const [rows]: [{ last_seq: number }[], number] = await tx.query(
-    'UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq',
-    [roomId],
-  );
+  const rows = await queryRows<{ last_seq: number }>(tx, 'UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq', [roomId]);
   const row = rows[0];
   if (!row) throw new Error(`room ${roomId} vanished inside a transaction`);
   return row.last_seq;
@@ -49,7 +49,8 @@ export async function appendRoomEvent(tx: EntityManager, roomId: string, event: 
   });
   await tx.insert(RoomEventRecord, record);
   // created_at is the transaction's now(); the publisher's clock is close enough for the live copy.
-  return toPersistedEvent(record, event.message, new Date());
+  const persisted = toPersistedEvent(record, event.message, new Date());
+  return event.reactions ? { ...persisted, reactions: event.reactions } : persisted;
 }
 
 /** The MESSAGE_ADDED event of a message stored with its event in one statement (see insertMessageWithEvent). */
@@ -65,6 +66,7 @@ export function messageAddedEvent(message: Message, author: PublicUser): Persist
     targetUserId: null,
     data: {},
     message,
+    reactions: [], // a new message has none
   };
 }
 

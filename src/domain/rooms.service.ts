@@ -1,4 +1,4 @@
-import type { DataSource, EntityManager } from 'typeorm';
+import type { DataSource } from 'typeorm';
 import { RoomInvitation } from '../db/entities/room-invitation.entity.js';
 import { RoomMembership } from '../db/entities/room-membership.entity.js';
 import { Room, type RoomKind } from '../db/entities/room.entity.js';
@@ -6,20 +6,24 @@ import { BadUserInputError, ForbiddenError, NotFoundError } from './errors.js';
 import { isUuid } from './ids.js';
 import type { RateLimits } from './rate-limits.js';
 import { requireStorableText } from './storable-text.js';
-import { isVisible, loadRoomAccess, lockRoomAccess, type RoomAccess } from './room-access.js';
-import type { PersistedRoomEvent, RoomEvents } from './room-events.js';
-import { appendRoomEvent } from './room-log.js';
+import { isVisible, loadRoomAccess, type RoomAccess } from './room-access.js';
+import { RoomChanges } from './room-changes.js';
+import type { RoomEvents } from './room-events.js';
 import type { Viewer } from './viewer.js';
 
 const NAME_MAX = 100;
 
 /** Rooms, memberships and invitations, with who may see and do what. Membership changes are logged. */
 export class RoomsService {
+  private readonly changes: RoomChanges;
+
   constructor(
     private readonly db: DataSource,
-    private readonly events: RoomEvents,
+    events: RoomEvents,
     private readonly limits: RateLimits,
-  ) {}
+  ) {
+    this.changes = new RoomChanges(db, events);
+  }
 
   /**
    * Creates a room owned by the viewer, who becomes its first member.
@@ -69,35 +73,35 @@ export class RoomsService {
    * @throws NotFoundError when the viewer cannot see the room or was not invited to it.
    */
   join(viewer: Viewer, roomId: string): Promise<Room> {
-    return this.change(viewer, roomId, async (tx, access) => {
-      if (access.role !== null) return undefined;
+    return this.changes.inRoom(viewer, roomId, async ({ tx, access, append }) => {
+      if (access.role !== null) return access.room;
       if (access.room.kind !== 'PUBLIC' && !access.invited) throw new NotFoundError('Room');
-      const event = await appendRoomEvent(tx, roomId, { kind: 'MEMBER_JOINED', actorId: viewer.id, targetUserId: viewer.id });
+      const event = await append({ kind: 'MEMBER_JOINED', actorId: viewer.id, targetUserId: viewer.id });
       await tx.insert(RoomMembership, { roomId, userId: viewer.id, role: 'MEMBER', joinedSeq: event.seq });
       await tx.delete(RoomInvitation, { roomId, userId: viewer.id });
-      return event;
-    }).then(({ room }) => room);
+      return access.room;
+    });
   }
 
   /**
    * Ends the viewer's membership; their subscriptions to the room end. Returns false when not a member.
    * @throws NotFoundError when the viewer cannot see the room.
    */
-  async leave(viewer: Viewer, roomId: string): Promise<boolean> {
-    const { event } = await this.change(viewer, roomId, async (tx, access) => {
-      if (access.role === null) return undefined;
+  leave(viewer: Viewer, roomId: string): Promise<boolean> {
+    return this.changes.inRoom(viewer, roomId, async ({ tx, access, append }) => {
+      if (access.role === null) return false;
       await tx.delete(RoomMembership, { roomId, userId: viewer.id });
-      return appendRoomEvent(tx, roomId, { kind: 'MEMBER_LEFT', actorId: viewer.id, targetUserId: viewer.id });
+      await append({ kind: 'MEMBER_LEFT', actorId: viewer.id, targetUserId: viewer.id });
+      return true;
     });
-    return event !== undefined;
   }
 
   /**
    * Invites a user to a room the viewer is a member of; a no-op when they are already a member or invited.
    * @throws NotFoundError for a room the viewer cannot see or an unknown user; ForbiddenError for a non-member.
    */
-  async invite(viewer: Viewer, roomId: string, userId: string): Promise<Room> {
-    const { room } = await this.change(viewer, roomId, async (tx, access) => {
+  invite(viewer: Viewer, roomId: string, userId: string): Promise<Room> {
+    return this.changes.inRoom(viewer, roomId, async ({ tx, access, append }) => {
       requireMember(access);
       if (!isUuid(userId)) throw new NotFoundError('User');
       // One statement: invite unless already a member; an unknown user inserts nothing and is reported below.
@@ -110,12 +114,10 @@ export class RoomsService {
          RETURNING user_id`,
         [roomId, userId, viewer.id],
       );
-      if (inserted.length > 0) return appendRoomEvent(tx, roomId, { kind: 'MEMBER_INVITED', actorId: viewer.id, targetUserId: userId });
-      const exists: unknown[] = await tx.query('SELECT 1 FROM users WHERE id = $1', [userId]);
-      if (exists.length === 0) throw new NotFoundError('User');
-      return undefined;
+      if (inserted.length > 0) await append({ kind: 'MEMBER_INVITED', actorId: viewer.id, targetUserId: userId });
+      else if ((await tx.query('SELECT 1 FROM users WHERE id = $1', [userId])).length === 0) throw new NotFoundError('User');
+      return access.room;
     });
-    return room;
   }
 
   /**
@@ -125,14 +127,14 @@ export class RoomsService {
    */
   async rename(viewer: Viewer, roomId: string, rawName: string): Promise<Room> {
     const name = validRoomName(rawName);
-    const { room } = await this.change(viewer, roomId, async (tx, access) => {
+    return this.changes.inRoom(viewer, roomId, async ({ tx, access, append }) => {
       requireOwner(access, 'rename');
-      if (access.room.name === name) return undefined;
+      if (access.room.name === name) return access.room;
       await tx.update(Room, { id: roomId }, { name });
       access.room.name = name;
-      return appendRoomEvent(tx, roomId, { kind: 'ROOM_RENAMED', actorId: viewer.id, data: { name } });
+      await append({ kind: 'ROOM_RENAMED', actorId: viewer.id, data: { name } });
+      return access.room;
     });
-    return room;
   }
 
   /**
@@ -141,16 +143,16 @@ export class RoomsService {
    * @throws NotFoundError for a room the viewer cannot see; ForbiddenError for anyone but the owner;
    *   BadUserInputError for removing oneself (leaveRoom does that).
    */
-  async removeMember(viewer: Viewer, roomId: string, userId: string): Promise<boolean> {
-    const { event } = await this.change(viewer, roomId, async (tx, access) => {
+  removeMember(viewer: Viewer, roomId: string, userId: string): Promise<boolean> {
+    return this.changes.inRoom(viewer, roomId, async ({ tx, access, append }) => {
       requireOwner(access, 'remove members');
       if (userId === viewer.id) throw new BadUserInputError('Use leaveRoom to leave a room you own', 'userId');
-      if (!isUuid(userId)) return undefined;
+      if (!isUuid(userId)) return false;
       const removed = await tx.delete(RoomMembership, { roomId, userId });
-      if ((removed.affected ?? 0) === 0) return undefined;
-      return appendRoomEvent(tx, roomId, { kind: 'MEMBER_REMOVED', actorId: viewer.id, targetUserId: userId });
+      if ((removed.affected ?? 0) === 0) return false;
+      await append({ kind: 'MEMBER_REMOVED', actorId: viewer.id, targetUserId: userId });
+      return true;
     });
-    return event !== undefined;
   }
 
   /** Rooms by id, in no particular order; for DataLoader batches (callers already checked access). */
@@ -158,26 +160,6 @@ export class RoomsService {
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return Promise.resolve([]);
     return this.db.createQueryBuilder(Room, 'room').where('room.id = ANY(:ids)', { ids: valid }).getMany();
-  }
-
-  /**
-   * Runs one change to a room the viewer can see, in a transaction holding the room's lock, and publishes the
-   * event it logged (if any) after commit. The returned room reflects the change.
-   */
-  private async change(
-    viewer: Viewer,
-    roomId: string,
-    apply: (tx: EntityManager, access: RoomAccess) => Promise<PersistedRoomEvent | undefined>,
-  ): Promise<{ room: Room; event: PersistedRoomEvent | undefined }> {
-    const result = await this.db.transaction(async (tx) => {
-      const access = await lockRoomAccess(tx, viewer, roomId);
-      if (!access || !isVisible(access)) throw new NotFoundError('Room');
-      const event = await apply(tx, access);
-      if (event) access.room.lastSeq = event.seq;
-      return { room: access.room, event };
-    });
-    if (result.event) this.events.publish(roomId, result.event);
-    return result;
   }
 }
 

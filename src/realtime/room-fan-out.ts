@@ -8,6 +8,20 @@ interface Room<TEvent extends Sequenced> {
   /** Events waiting for the room's pipeline, which handles one event at a time, in publish order. */
   readonly queue: TEvent[];
   draining: boolean;
+  /** The seq the pipeline expects next (one past the highest passed on); undefined until the first one. */
+  nextSeq: number | undefined;
+  /** Persisted events that arrived ahead of `nextSeq`, held for the reorder grace, by seq. */
+  readonly early: Map<number, TEvent>;
+  earlyTimer: NodeJS.Timeout | undefined;
+}
+
+export interface RoomFanOutOptions {
+  /**
+   * How long an event that arrives ahead of an earlier seq waits for it (publishers on different connections may
+   * publish in another order than they committed). Put back in order, each live event carries the state as of its
+   * own seq; after the grace the subscribers fill the gap from the log. Default 50 ms.
+   */
+  reorderGraceMs?: number;
 }
 
 /**
@@ -19,7 +33,14 @@ export class RoomFanOut<TEvent extends Sequenced> {
   readonly counters = new FanOutCounters();
   private readonly rooms = new Map<string, Room<TEvent>>();
 
-  constructor(private readonly bus: RoomEventBus<TEvent>) {}
+  private readonly reorderGraceMs: number;
+
+  constructor(
+    private readonly bus: RoomEventBus<TEvent>,
+    options: RoomFanOutOptions = {},
+  ) {
+    this.reorderGraceMs = options.reorderGraceMs ?? 50;
+  }
 
   /**
    * Registers a subscriber: from now on it receives the room's events (queued until the caller calls its `start`,
@@ -76,10 +97,10 @@ export class RoomFanOut<TEvent extends Sequenced> {
         subscribers: new Set(),
         queue: [],
         draining: false,
-        stopListening: this.bus.subscribe(roomId, (event) => {
-          created.queue.push(event);
-          if (!created.draining) void this.drain(created);
-        }),
+        nextSeq: undefined,
+        early: new Map(),
+        earlyTimer: undefined,
+        stopListening: this.bus.subscribe(roomId, (event) => this.arrived(created, event)),
       };
       room = created;
       this.rooms.set(roomId, room);
@@ -94,7 +115,47 @@ export class RoomFanOut<TEvent extends Sequenced> {
     if (room.subscribers.size === 0) {
       room.stopListening();
       room.queue.length = 0;
+      clearTimeout(room.earlyTimer);
       this.rooms.delete(roomId);
+    }
+  }
+
+  /** Takes an event from the bus: in seq order into the room's pipeline, or held briefly when it came early. */
+  private arrived(room: Room<TEvent>, event: TEvent): void {
+    const { seq } = event;
+    if (seq === undefined || room.nextSeq === undefined || seq <= room.nextSeq) {
+      this.enqueue(room, event);
+      return;
+    }
+    room.early.set(seq, event);
+    room.earlyTimer ??= setTimeout(() => this.releaseEarly(room), this.reorderGraceMs);
+  }
+
+  /** Queues an event for the pipeline, then any held events it makes consecutive. */
+  private enqueue(room: Room<TEvent>, event: TEvent): void {
+    room.queue.push(event);
+    if (event.seq !== undefined) room.nextSeq = Math.max(room.nextSeq ?? 0, event.seq + 1);
+    for (let next = room.early.get(room.nextSeq!); next !== undefined; next = room.early.get(room.nextSeq!)) {
+      room.early.delete(room.nextSeq!);
+      room.queue.push(next);
+      room.nextSeq! += 1;
+    }
+    if (room.early.size === 0) {
+      clearTimeout(room.earlyTimer);
+      room.earlyTimer = undefined;
+    }
+    if (!room.draining) void this.drain(room);
+  }
+
+  /** The grace is over: the held events go on in seq order; subscribers fill what is missing from the log. */
+  private releaseEarly(room: Room<TEvent>): void {
+    room.earlyTimer = undefined;
+    const held = [...room.early.keys()].sort((a, b) => a - b);
+    for (const seq of held) {
+      const event = room.early.get(seq);
+      if (event === undefined) continue;
+      room.early.delete(seq);
+      this.enqueue(room, event);
     }
   }
 

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { startApp, type AppStats, type RunningApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { Clock } from '../../src/domain/clock.js';
+import type { Logger } from '../../src/logger.js';
 
 /** A Parley server on port 0 with a database of its own, dropped by `stop()`. */
 export interface TestServer {
@@ -13,6 +14,8 @@ export interface TestServer {
   readonly sqlStatements: readonly string[];
   /** The fan-out's live figures. */
   stats(): AppStats;
+  /** This server's database, for tests that need a connection of their own (to hold a lock, say). */
+  databaseUrl: string;
   /** Runs SQL directly against this server's database (for assertions). */
   sql<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
   stop(): Promise<void>;
@@ -59,7 +62,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 /** Starts a server on a fresh database; extra environment variables override the test defaults. */
 export async function startTestServer(
   env: Record<string, string> = {},
-  options: { clock?: Clock; recordSql?: boolean } = {},
+  options: { clock?: Clock; recordSql?: boolean; logger?: Logger } = {},
 ): Promise<TestServer> {
   const { recordSql = true, ...appOptions } = options;
   const database = await createTestDatabase();
@@ -95,6 +98,7 @@ export async function startTestServer(
     url: app.url,
     wsUrl: app.url.replace(/^http/, 'ws'),
     sqlStatements: statements,
+    databaseUrl: database.url,
     stats: () => app.stats(),
     sql: async (text, params) => (await pool.query(text, params)).rows,
     async stop() {

@@ -1,4 +1,5 @@
 import type { Message as MessageEntity } from '../../db/entities/message.entity.js';
+import { summarizeSnapshot } from '../../domain/reaction-snapshot.js';
 import type { DeliveredRoomEvent } from '../../domain/room-events.js';
 import { renewLoaders, requireViewer, type GraphQLContext } from '../context.js';
 import type { SubscriptionResolvers } from '../__generated__/resolvers-types.js';
@@ -6,11 +7,14 @@ import { loadOrFail } from './load-or-fail.js';
 
 /**
  * Each event is resolved with fresh loaders (a long-lived subscription must not serve rows cached earlier), primed
- * with the user the event carries.
+ * with what the event carries: its actor, and its message's reactions as of the event's seq.
  */
 function freshEvent(event: DeliveredRoomEvent, _args: unknown, ctx: GraphQLContext): DeliveredRoomEvent {
   renewLoaders(ctx);
   if ('actor' in event && event.actor) ctx.loaders.users.prime(event.actor.id, event.actor);
+  if ('reactions' in event && event.reactions && event.message) {
+    ctx.loaders.reactions.prime(event.message.id, summarizeSnapshot(event.reactions, ctx.auth.kind === 'user' ? ctx.auth.viewer : null));
+  }
   return event;
 }
 

@@ -1,0 +1,79 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { Message } from '../db/entities/message.entity.js';
+import { NotFoundError } from './errors.js';
+import { isUuid } from './ids.js';
+import { isVisible, lockRoomAccess, membershipOrFail, type RoomAccess } from './room-access.js';
+import type { PersistedRoomEvent, RoomEvents } from './room-events.js';
+import { appendRoomEvent, type NewRoomEvent } from './room-log.js';
+import type { Viewer } from './viewer.js';
+
+/** What a change to a room sees and may do, inside its transaction, with the room locked. */
+export interface RoomChange {
+  readonly tx: EntityManager;
+  /** The room and where the viewer stands in it, read under the lock: it holds until the change commits. */
+  readonly access: RoomAccess;
+  /** Appends an event at the room's next seq; it is published once the change has committed. */
+  append(event: NewRoomEvent): Promise<PersistedRoomEvent>;
+}
+
+/** A change to one message: a RoomChange of the message's room, by a member. */
+export interface MessageChange extends RoomChange {
+  /** The message as stored now, read under the room's lock. */
+  readonly message: Message;
+}
+
+/**
+ * The one path every change to a room takes (memberships, renames, edits, deletions, reactions): lock the room,
+ * check the viewer's access under the lock, apply, append the events, commit, then publish. Changes of a room are
+ * thus serialized, checked against the state they apply to, and each event's payload is the state at its seq.
+ * (Sends take the same lock inside their single statement: see message-inserts.)
+ */
+export class RoomChanges {
+  constructor(
+    private readonly db: DataSource,
+    private readonly events: RoomEvents,
+  ) {}
+
+  /**
+   * Runs `apply` for a room the viewer can see and publishes what it appended after commit.
+   * @throws NotFoundError (of `what`, default the room) when the viewer cannot see the room; whatever `apply`
+   *   throws, with nothing stored or published.
+   */
+  async inRoom<T>(viewer: Viewer, roomId: string, apply: (change: RoomChange) => Promise<T>, what = 'Room'): Promise<T> {
+    const appended: PersistedRoomEvent[] = [];
+    const result = await this.db.transaction(async (tx) => {
+      const access = await lockRoomAccess(tx, viewer, roomId);
+      if (!access || !isVisible(access)) throw new NotFoundError(what);
+      const append = async (event: NewRoomEvent) => {
+        const persisted = await appendRoomEvent(tx, roomId, event);
+        access.room.lastSeq = persisted.seq;
+        appended.push(persisted);
+        return persisted;
+      };
+      return apply({ tx, access, append });
+    });
+    for (const event of appended) this.events.publish(roomId, event);
+    return result;
+  }
+
+  /**
+   * Runs `apply` on a message of a room the viewer is a member of (checked under the room's lock).
+   * @throws NotFoundError for an unknown message or one of a room the viewer cannot see; ForbiddenError for a
+   *   room the viewer can see but is not a member of (any more).
+   */
+  async toMessage<T>(viewer: Viewer, messageId: string, apply: (change: MessageChange) => Promise<T>): Promise<T> {
+    // A message never moves to another room, so its room can be looked up before the lock.
+    const found = isUuid(messageId) ? await this.db.manager.findOne(Message, { where: { id: messageId }, select: { id: true, roomId: true } }) : null;
+    if (!found) throw new NotFoundError('Message');
+    return this.inRoom(
+      viewer,
+      found.roomId,
+      async (change) => {
+        membershipOrFail(change.access);
+        const message = await change.tx.findOneByOrFail(Message, { id: messageId });
+        return apply({ ...change, message });
+      },
+      'Message',
+    );
+  }
+}

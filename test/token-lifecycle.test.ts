@@ -11,15 +11,30 @@ import { startTestServer, type TestServer } from './helpers/test-server.js';
 
 const SECRET = randomBytes(32).toString('hex');
 
-/** A token for `user` signed with the server's secret that expires `seconds` from now. */
-function shortLivedToken(user: TestUser, seconds: number): Promise<string> {
+/** Lifetime of the tokens made here: long enough that jose, which checks `exp` by the real clock, accepts them. */
+const LIFETIME_S = 600;
+
+/** A token for `user` signed with `secret` (default the server's) that expires at `exp` (seconds since the epoch). */
+function tokenExpiringAt(user: TestUser, exp: number, secret = SECRET): Promise<string> {
   return new SignJWT({ ver: 0 })
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(user.id)
     .setIssuer('parley')
     .setAudience('parley')
-    .setExpirationTime(Math.floor(Date.now() / 1000) + seconds)
-    .sign(new TextEncoder().encode(SECRET));
+    .setExpirationTime(exp)
+    .sign(new TextEncoder().encode(secret));
+}
+
+/** How the server closed the socket; fails the test when it has not within 5 s. */
+async function closeOf(socket: RawGraphQLWs): Promise<{ code: number; reason: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('the socket was not closed within 5 s')), 5000)));
+  return Promise.race([socket.closed, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** A token for `user` signed with the server's secret that expires `seconds` from now. */
+function shortLivedToken(user: TestUser, seconds: number): Promise<string> {
+  return tokenExpiringAt(user, Math.floor(Date.now() / 1000) + seconds);
 }
 
 /** Runs an operation over the socket and returns its one `next` payload. */
@@ -106,10 +121,29 @@ describe('the token lifecycle on open sockets', () => {
       }
       const late = new RawGraphQLWs(server.wsUrl);
       await assert.rejects(late.init({ authorization: `Bearer ${carol.token}` }));
-      assert.equal((await late.closed).code, 4403);
+      assert.deepEqual(await closeOf(late), { code: 4403, reason: 'Signed out' });
       assert.match(await bystander.subscribe('me', '{ me { username } }').take(5000, 'me'), new RegExp(`"username":"${bob.username}"`));
     } finally {
       bystander.close();
+    }
+  });
+
+  it('refuses a garbage, a badly signed, an expired and a signed-out token at connection_init with 4403 and the reason HTTP gives', async () => {
+    const dave = await signUp(server);
+    assert.equal((await dave.http.data(SignOutDocument, {})).signOut, true);
+    const now = Math.floor(Date.now() / 1000); // jose checks `exp` by the real clock
+    const refused: [string, string, string][] = [
+      ['garbage', 'not.a.token', 'Invalid token'],
+      ['another secret', await tokenExpiringAt(alice, now + LIFETIME_S, randomBytes(32).toString('hex')), 'Invalid token'],
+      ['expired', await tokenExpiringAt(alice, now - 10), 'Token expired'],
+      ['signed out', dave.token, 'Signed out'],
+    ];
+    for (const [name, token, reason] of refused) {
+      const overHttp = await new HttpClient(server.url, token).request(MeDocument, {});
+      assert.deepEqual(overHttp.errors?.map((e) => [e.extensions?.['code'], e.message]), [['UNAUTHENTICATED', reason]], name);
+      const socket = new RawGraphQLWs(server.wsUrl);
+      await assert.rejects(socket.init({ authorization: `Bearer ${token}` }), name);
+      assert.deepEqual(await closeOf(socket), { code: 4403, reason }, name);
     }
   });
 });

@@ -4,11 +4,22 @@ import { decodeProtectedHeader } from 'jose';
 import type { ExternalTokenVerifier } from './external-tokens.js';
 import { InvalidTokenError, type TokenService } from './tokens.js';
 
+/**
+ * The reasons a token is refused, shown to the client as the UNAUTHENTICATED message over HTTP and as the reason
+ * of the 4403 close on a WebSocket (at connection_init, and when an open socket's token stops being valid).
+ * Invalid: malformed, badly signed, wrong issuer or audience, not valid yet, or its user no longer exists.
+ */
+export const INVALID_TOKEN = 'Invalid token';
+/** Past its `exp` (TokenService and ExternalTokenVerifier refuse with this same text): refresh or sign in again. */
+export const TOKEN_EXPIRED = 'Token expired';
+/** Revoked: its user signed out (which raises the user's token version) after it was issued. Sign in again. */
+export const SIGNED_OUT = 'Signed out';
+
 /** How a connection or request authenticated. */
 export type Authentication =
   | { readonly kind: 'anonymous' }
   | { readonly kind: 'user'; readonly viewer: Viewer; readonly expiresAt: Date }
-  /** A token was presented and refused; `reason` is safe to show to the client. */
+  /** A token was presented and refused; `reason` (INVALID_TOKEN, TOKEN_EXPIRED or SIGNED_OUT) is safe to show. */
   | { readonly kind: 'refused'; readonly reason: string };
 
 export const ANONYMOUS: Authentication = { kind: 'anonymous' };
@@ -63,8 +74,8 @@ export class Authenticator {
   private async verifyOwn(token: string): Promise<Authentication> {
     const claims = await this.tokens.verify(token);
     const found = await this.users.findViewer(claims.userId);
-    if (!found) return { kind: 'refused', reason: 'Invalid token' };
-    if (claims.version !== found.tokenVersion) return { kind: 'refused', reason: 'Token revoked: sign in again' };
+    if (!found) return { kind: 'refused', reason: INVALID_TOKEN };
+    if (claims.version !== found.tokenVersion) return { kind: 'refused', reason: SIGNED_OUT };
     return { kind: 'user', viewer: found.viewer, expiresAt: claims.expiresAt };
   }
 

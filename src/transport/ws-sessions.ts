@@ -1,6 +1,6 @@
 import { CloseCode } from 'graphql-ws';
 import type { WebSocket } from 'ws';
-import type { Authentication, Authenticator } from '../auth/authenticator.js';
+import { SIGNED_OUT, TOKEN_EXPIRED, type Authentication, type Authenticator } from '../auth/authenticator.js';
 import { ForbiddenError, UnauthenticatedError } from '../domain/errors.js';
 
 /** Close code for a socket over its user's socket cap: 1008, policy violation. */
@@ -64,7 +64,7 @@ export class SocketSessions {
 
   /** Closes every socket of a user who signed out. */
   signedOut(userId: string): void {
-    for (const state of this.socketsOfUser.get(userId) ?? []) state.socket.close(CloseCode.Forbidden, 'Signed out');
+    for (const state of this.socketsOfUser.get(userId) ?? []) state.socket.close(CloseCode.Forbidden, SIGNED_OUT);
   }
 
   /** The socket closed: ends its session. */
@@ -84,7 +84,7 @@ function armExpiry(state: SessionState): void {
   const wait = state.auth.expiresAt.getTime() - Date.now();
   state.expiry = setTimeout(() => {
     if (wait > MAX_TIMER_MS) armExpiry(state);
-    else state.socket.close(CloseCode.Forbidden, 'Token expired');
+    else state.socket.close(CloseCode.Forbidden, TOKEN_EXPIRED);
   }, Math.max(0, Math.min(wait, MAX_TIMER_MS)));
   state.expiry.unref();
 }

@@ -117,7 +117,11 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
         ctx.extra.socket.close(CloseCode.ConnectionInitialisationTimeout, 'Authentication timed out');
         return false;
       }
-      if (auth.kind === 'refused') return false; // graphql-ws closes with CloseCode.Forbidden (4403)
+      if (auth.kind === 'refused') {
+        // Closed here, not by graphql-ws: its close after `false` always says "Forbidden", whatever was wrong.
+        ctx.extra.socket.close(CloseCode.Forbidden, auth.reason);
+        return false;
+      }
       if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false; // gone while authenticating
       if (!sessions.admit(ctx.extra, auth)) return false; // over the user's socket cap: closed with 1008
       ctx.extra.perSubscriberDelivery = !options.production && ctx.connectionParams?.['parleyDelivery'] === 'per-subscriber';

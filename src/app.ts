@@ -138,6 +138,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       keepAliveMs: config.wsKeepAliveMs,
       maxOperationsPerSocket: config.wsMaxSubscriptionsPerSocket,
       maxSocketsPerUser: config.wsMaxSocketsPerUser,
+      clock,
     });
     http.apollo.addPlugin(ws.drainPlugin);
     await http.start();

@@ -6,11 +6,11 @@ import { SignJWT } from 'jose';
 import { AuthenticateDocument, MeDocument, RefreshTokenDocument, SendMessageDocument, SignOutDocument } from './__generated__/graphql.js';
 import { createRoom, signUp, type TestUser } from './helpers/fixtures.js';
 import { HttpClient, errorCodes } from './helpers/http-client.js';
+import { ManualClock } from './helpers/manual-clock.js';
 import { RawGraphQLWs } from './helpers/raw-graphql-ws.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 
 const SECRET = randomBytes(32).toString('hex');
-
 /** Lifetime of the tokens made here: long enough that jose, which checks `exp` by the real clock, accepts them. */
 const LIFETIME_S = 600;
 
@@ -32,11 +32,6 @@ async function closeOf(socket: RawGraphQLWs): Promise<{ code: number; reason: st
   return Promise.race([socket.closed, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** A token for `user` signed with the server's secret that expires `seconds` from now. */
-function shortLivedToken(user: TestUser, seconds: number): Promise<string> {
-  return tokenExpiringAt(user, Math.floor(Date.now() / 1000) + seconds);
-}
-
 /** Runs an operation over the socket and returns its one `next` payload. */
 async function overSocket(socket: RawGraphQLWs, id: string, document: Parameters<typeof print>[0], variables?: Record<string, unknown>) {
   socket.subscribe(id, print(document), variables);
@@ -44,42 +39,62 @@ async function overSocket(socket: RawGraphQLWs, id: string, document: Parameters
 }
 
 describe('the token lifecycle on open sockets', () => {
+  // Socket sessions time token expiry by this clock: the tests move it instead of waiting.
+  const clock = new ManualClock();
   let server: TestServer;
   let alice: TestUser;
   let bob: TestUser;
   before(async () => {
-    server = await startTestServer({ JWT_SECRET: SECRET });
+    server = await startTestServer({ JWT_SECRET: SECRET }, { clock });
     [alice, bob] = [await signUp(server), await signUp(server)];
   });
   after(() => server.stop());
 
-  it('closes a socket with 4403 when its token expires', async () => {
+  /** A token of `user` that expires LIFETIME_S from the clock's now, and that expiry in ms. */
+  async function expiringToken(user: TestUser): Promise<{ token: string; expiresAt: number }> {
+    const exp = Math.floor(clock.now() / 1000) + LIFETIME_S;
+    return { token: await tokenExpiringAt(user, exp), expiresAt: exp * 1000 };
+  }
+
+  it('closes a socket with 4403 "Token expired" when its token expires, and not a millisecond before', async () => {
+    const { token, expiresAt } = await expiringToken(alice);
     const socket = new RawGraphQLWs(server.wsUrl);
-    const opened = Date.now();
-    await socket.init({ authorization: `Bearer ${await shortLivedToken(alice, 2)}` });
-    assert.deepEqual(await socket.closed, { code: 4403, reason: 'Token expired' });
-    assert.ok(Date.now() - opened >= 900, 'closed at expiry, not before');
+    try {
+      await socket.init({ authorization: `Bearer ${token}` });
+      clock.advance(expiresAt - clock.now() - 1);
+      // The close would have been sent inside `advance`, before this round trip's answer.
+      const me = (await overSocket(socket, 'me', MeDocument)).data?.['me'] as { username: string } | undefined;
+      assert.equal(me?.username, alice.username, 'open and served 1 ms before expiry');
+      clock.advance(1);
+      assert.deepEqual(await closeOf(socket), { code: 4403, reason: 'Token expired' });
+    } finally {
+      socket.close();
+    }
   });
 
   it('keeps a socket and its subscriptions when authenticate swaps in a fresh token before expiry', async () => {
     const room = await createRoom(alice);
+    const { token: first, expiresAt } = await expiringToken(alice);
     const socket = new RawGraphQLWs(server.wsUrl);
+    const unrefreshed = new RawGraphQLWs(server.wsUrl); // the same token, never swapped: closes at its expiry
     try {
-      const opened = Date.now();
-      await socket.init({ authorization: `Bearer ${await shortLivedToken(alice, 2)}` });
+      await socket.init({ authorization: `Bearer ${first}` });
+      await unrefreshed.init({ authorization: `Bearer ${first}` });
       const start = (await alice.http.data(SendMessageDocument, { roomId: room.id, body: 'before' })).sendMessage;
       const messages = socket.subscribe('messages', `subscription ($r: ID!, $a: String) { messageAdded(roomId: $r, after: $a) { body } }`, { r: room.id, a: start.cursor });
       const refreshed = await overSocket(socket, 'refresh', RefreshTokenDocument);
-      const { token, expiresAt } = refreshed.data!['refreshToken'] as { token: string; expiresAt: string };
-      assert.ok(new Date(expiresAt).getTime() > Date.now() + 60_000);
+      const { token, expiresAt: renewedUntil } = refreshed.data!['refreshToken'] as { token: string; expiresAt: string };
+      assert.ok(new Date(renewedUntil).getTime() > expiresAt + 60_000, 'the fresh token outlives the first by more than the step below');
       const swapped = await overSocket(socket, 'authenticate', AuthenticateDocument, { token });
-      assert.equal(swapped.data!['authenticate'], expiresAt);
-      // Past the first token's expiry the socket is still open and the subscription still delivers.
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, opened + 2500 - Date.now()))); // the behaviour under test is time passing
+      assert.equal(swapped.data!['authenticate'], renewedUntil);
+      // Past the first token's expiry: the socket that kept it closes, the swapped one stays open and delivers.
+      clock.advance(expiresAt - clock.now() + 60_000);
+      assert.deepEqual(await closeOf(unrefreshed), { code: 4403, reason: 'Token expired' });
       await alice.http.data(SendMessageDocument, { roomId: room.id, body: 'after expiry' });
       assert.match(await messages.take(5000, 'after expiry'), /"body":"after expiry"/);
     } finally {
       socket.close();
+      unrefreshed.close();
     }
   });
 
@@ -114,7 +129,7 @@ describe('the token lifecycle on open sockets', () => {
       assert.equal(errorCodes(await carol.http.request(MeDocument, {})).length, 0); // the token is now cached
       const signedOut = Date.now();
       assert.equal((await carol.http.data(SignOutDocument, {})).signOut, true);
-      for (const socket of sockets) assert.deepEqual(await socket.closed, { code: 4403, reason: 'Signed out' });
+      for (const socket of sockets) assert.deepEqual(await closeOf(socket), { code: 4403, reason: 'Signed out' });
       assert.ok(Date.now() - signedOut < 1000);
       for (const token of [carol.token, second.refreshToken.token]) {
         assert.deepEqual(errorCodes(await new HttpClient(server.url, token).request(MeDocument, {})), ['UNAUTHENTICATED']);

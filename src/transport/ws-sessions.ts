@@ -1,13 +1,11 @@
 import { CloseCode } from 'graphql-ws';
 import type { WebSocket } from 'ws';
 import { SIGNED_OUT, TOKEN_EXPIRED, type Authentication, type Authenticator } from '../auth/authenticator.js';
+import type { CancelTimer, Clock } from '../domain/clock.js';
 import { ForbiddenError, UnauthenticatedError } from '../domain/errors.js';
 
 /** Close code for a socket over its user's socket cap: 1008, policy violation. */
 export const TOO_MANY_SOCKETS_CLOSE_CODE = 1008;
-
-/** Longest delay a Node timer takes (about 24.8 days); a later expiry is reached in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** What a socket's session needs of the socket's state. */
 export interface SessionState {
@@ -15,13 +13,14 @@ export interface SessionState {
   auth: Authentication;
   /** The user whose sockets this one is listed among. */
   userId?: string;
-  /** Closes the socket when its token expires. */
-  expiry?: NodeJS.Timeout;
+  /** Cancels the timer that closes the socket when its token expires. */
+  cancelExpiry?: CancelTimer;
 }
 
 /**
- * Who is signed in on which socket: the per-user socket cap, closing a user's sockets on sign-out, closing a
- * socket when its token expires (4403), and `authenticate` swapping in a fresh token of the same user.
+ * Who is signed in on which socket: the per-user socket cap, closing a user's sockets on sign-out (4403 "Signed
+ * out"), closing a socket when its token expires by the injected clock (4403 "Token expired"), and `authenticate`
+ * swapping in a fresh token of the same user.
  */
 export class SocketSessions {
   private readonly socketsOfUser = new Map<string, Set<SessionState>>();
@@ -30,6 +29,8 @@ export class SocketSessions {
     private readonly authenticator: Authenticator,
     /** 0: no cap. */
     private readonly maxSocketsPerUser: number,
+    /** Times token expiry; tests pass a clock they move themselves. */
+    private readonly clock: Clock,
   ) {}
 
   /** Starts the session of an authenticated socket. False (and the socket closed with 1008) over the cap. */
@@ -46,7 +47,7 @@ export class SocketSessions {
       state.userId = auth.viewer.id;
     }
     state.auth = auth;
-    armExpiry(state);
+    this.armExpiry(state);
     return true;
   }
 
@@ -58,7 +59,7 @@ export class SocketSessions {
       throw new ForbiddenError('A socket stays with the user it was opened for: open another socket for another user');
     }
     state.auth = auth;
-    armExpiry(state);
+    this.armExpiry(state);
     return auth.expiresAt;
   }
 
@@ -69,22 +70,19 @@ export class SocketSessions {
 
   /** The socket closed: ends its session. */
   end(state: SessionState): void {
-    clearTimeout(state.expiry);
+    state.cancelExpiry?.();
     if (state.userId === undefined) return;
     const sockets = this.socketsOfUser.get(state.userId);
     sockets?.delete(state);
     if (sockets?.size === 0) this.socketsOfUser.delete(state.userId);
   }
-}
 
-/** Closes the socket with 4403 when its token expires. */
-function armExpiry(state: SessionState): void {
-  clearTimeout(state.expiry);
-  if (state.auth.kind !== 'user') return;
-  const wait = state.auth.expiresAt.getTime() - Date.now();
-  state.expiry = setTimeout(() => {
-    if (wait > MAX_TIMER_MS) armExpiry(state);
-    else state.socket.close(CloseCode.Forbidden, TOKEN_EXPIRED);
-  }, Math.max(0, Math.min(wait, MAX_TIMER_MS)));
-  state.expiry.unref();
+  /** Closes the socket with 4403 "Token expired" when its token expires; replaces the timer of an earlier token. */
+  private armExpiry(state: SessionState): void {
+    state.cancelExpiry?.();
+    delete state.cancelExpiry;
+    if (state.auth.kind !== 'user') return;
+    const wait = Math.max(0, state.auth.expiresAt.getTime() - this.clock.now());
+    state.cancelExpiry = this.clock.schedule(wait, () => state.socket.close(CloseCode.Forbidden, TOKEN_EXPIRED));
+  }
 }

@@ -5,6 +5,7 @@ import { CloseCode, handleProtocols, makeServer, MessageType, parseMessage, stri
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ANONYMOUS, type Authentication, type Authenticator } from '../auth/authenticator.js';
 import { tokenFromAuthorization } from '../auth/tokens.js';
+import { systemClock, type Clock } from '../domain/clock.js';
 import type { Services } from '../domain/services.js';
 import type { Logger } from '../logger.js';
 import type { FanOutCounters } from '../realtime/fan-out-counters.js';
@@ -49,6 +50,8 @@ export interface WsTransportOptions {
   maxOperationsPerSocket: number;
   /** Sockets one user may have open at once (WS_MAX_SOCKETS_PER_USER); 0: no cap. */
   maxSocketsPerUser: number;
+  /** Times the close of a socket whose token expires. Default the system clock. */
+  clock?: Clock;
 }
 
 type ConnectionParams = Record<string, unknown> | undefined;
@@ -96,7 +99,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     // Browsers send Origin with every upgrade and do not apply CORS to it: refuse foreign pages before the 101.
     verifyClient: (info, allow) => allow(options.origins.allowsUpgrade(info.req.headers.origin, info.req.headers.host), 403, 'Origin not allowed'),
   });
-  const sessions = new SocketSessions(options.authenticator, options.maxSocketsPerUser);
+  const sessions = new SocketSessions(options.authenticator, options.maxSocketsPerUser, options.clock ?? systemClock);
   options.services.users.onSignOut((userId) => sessions.signedOut(userId));
   const tooManyOperations = (state: SocketState, including: number) =>
     (state.direct?.size ?? 0) + Object.keys(state.protocol?.subscriptions ?? {}).length + including > options.maxOperationsPerSocket;

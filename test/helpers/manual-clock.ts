@@ -1,10 +1,18 @@
 import type { CancelTimer, Clock } from '../../src/domain/clock.js';
 
-/** A Clock that moves only when the test says so; due callbacks run inside `advance`, in time order. */
+/**
+ * A Clock that moves only when the test says so; due callbacks run inside `advance`, in time order. It starts at
+ * the real time it was created (or at `start`): token expiry times are real ones (jose checks `exp` against the
+ * system clock), so a fresh token's expiry lies in this clock's future by about the token's lifetime.
+ */
 export class ManualClock implements Clock {
-  private time = Date.parse('2026-01-01T00:00:00Z');
+  private time: number;
   private timers: { at: number; order: number; callback: () => void }[] = [];
   private scheduled = 0;
+
+  constructor(start = Date.now()) {
+    this.time = start;
+  }
 
   now(): number {
     return this.time;

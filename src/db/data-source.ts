@@ -24,6 +24,8 @@ export interface DataSourceOptions {
   observeQuery?: QueryObserver;
   /** Connection pool size. Default 10. */
   poolSize?: number;
+  /** Longest wait for a new connection before a statement fails. Default 5 s. */
+  connectTimeoutMs?: number;
 }
 
 /** A DataSource for Parley's schema; not initialized. `synchronize` is always off: migrations own the schema. */
@@ -37,6 +39,8 @@ export function createDataSource(options: DataSourceOptions): DataSource {
     synchronize: false,
     uuidExtension: 'pgcrypto',
     poolSize: options.poolSize ?? 10,
+    // While PostgreSQL is unreachable, a request fails within this time instead of waiting for a connection.
+    connectTimeoutMS: options.connectTimeoutMs ?? 5000,
     ...(options.logger ? { logger: new TypeOrmPinoLogger(options.logger, options.observeQuery) } : {}),
   });
 }

@@ -1,5 +1,5 @@
 /** The `extensions.code` values Parley's own errors carry. */
-export type DomainErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'RATE_LIMITED';
+export type DomainErrorCode = 'UNAUTHENTICATED' | 'FORBIDDEN' | 'NOT_FOUND' | 'BAD_USER_INPUT' | 'RATE_LIMITED' | 'SERVICE_UNAVAILABLE';
 
 /**
  * A failure the client caused and can act on. Its message is shown to the client as is; anything that is not a
@@ -47,5 +47,16 @@ export class RateLimitedError extends DomainError {
   readonly code = 'RATE_LIMITED';
   constructor(readonly retryAfter: number) {
     super(`Too many requests: try again in ${retryAfter} s`);
+  }
+}
+
+/**
+ * The database cannot be reached (down, restarting, or the connection died): nothing was changed that the client
+ * was told about, and the same request can be retried shortly.
+ */
+export class ServiceUnavailableError extends DomainError {
+  readonly code = 'SERVICE_UNAVAILABLE';
+  constructor() {
+    super('The database is unavailable: try again shortly');
   }
 }

@@ -1,6 +1,8 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { execute, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { WebSocket } from 'ws';
 import type { Authentication } from '../auth/authenticator.js';
+import { isDatabaseUnavailable } from '../db/database-unavailable.js';
 import type { DeliveredRoomEvent } from '../domain/room-events.js';
 import type { DirectDelivery } from '../domain/room-stream.service.js';
 import type { Services } from '../domain/services.js';
@@ -16,6 +18,24 @@ import { formatResult } from '../graphql/format-result.js';
  */
 export const SLOW_CONSUMER_CLOSE_CODE = 1013;
 export const SLOW_CONSUMER_CLOSE_REASON = 'Slow consumer: reconnect and resume from your last cursor';
+
+/**
+ * Close code for the sockets of subscribers that could not be given an event because the database stayed
+ * unreachable while it was rendered: 1013 as well, so graphql-ws clients retry, and resume from their cursor
+ * (nothing after the last event they received was skipped).
+ */
+export const DATABASE_UNAVAILABLE_CLOSE_CODE = 1013;
+export const DATABASE_UNAVAILABLE_CLOSE_REASON = 'Database unavailable: reconnect and resume from your last cursor';
+
+/** Waits between render attempts while the database is unreachable: about 4 s in all before giving up. */
+const RENDER_RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000];
+
+/** An event could not be rendered because the database stayed unreachable. */
+export class RenderUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super('the database stayed unavailable while an event was rendered', { cause });
+  }
+}
 
 export interface DirectDeliveryInput {
   socket: WebSocket;
@@ -59,16 +79,24 @@ export function createDirectDelivery(input: DirectDeliveryInput, deps: DirectDel
   const framePrefix = `{"id":${JSON.stringify(input.operationId)},"type":"next","payload":`;
   const { socket } = input;
 
+  // A field that reads the database while it is unreachable must not turn into an error payload the subscriber is
+  // then moved past: retry the render, and when the outage lasts, fail so the transport closes the socket.
   const render = async (event: DeliveredRoomEvent): Promise<string> => {
-    const result = await execute({
-      schema: deps.schema,
-      document: input.document,
-      rootValue: event,
-      contextValue: createContext(deps.services, input.auth),
-      variableValues: variables,
-      operationName: input.operationName,
-    });
-    return JSON.stringify(formatResult(result, deps.formatError));
+    for (let attempt = 0; ; attempt++) {
+      const result = await execute({
+        schema: deps.schema,
+        document: input.document,
+        rootValue: event,
+        contextValue: createContext(deps.services, input.auth),
+        variableValues: variables,
+        operationName: input.operationName,
+      });
+      const outage = result.errors?.find((error) => isDatabaseUnavailable(error.originalError));
+      if (!outage) return JSON.stringify(formatResult(result, deps.formatError));
+      const wait = RENDER_RETRY_DELAYS_MS[attempt];
+      if (wait === undefined) throw new RenderUnavailableError(outage.originalError);
+      await delay(wait);
+    }
   };
 
   const writeRendered = (payload: string): void => {

@@ -2,9 +2,10 @@ import { createSourceEventStream, GraphQLError, Kind, type DocumentNode, type Op
 import { MessageType, stringifyMessage, type SubscribePayload } from 'graphql-ws';
 import type { WebSocket } from 'ws';
 import type { Authentication } from '../auth/authenticator.js';
+import { isDatabaseUnavailable } from '../db/database-unavailable.js';
 import { createContext } from '../graphql/context.js';
 import { formatOperationErrors, formatResult } from '../graphql/format-result.js';
-import { createDirectDelivery, type DirectDeliveryDeps } from './ws-direct-delivery.js';
+import { createDirectDelivery, DATABASE_UNAVAILABLE_CLOSE_CODE, DATABASE_UNAVAILABLE_CLOSE_REASON, type DirectDeliveryDeps } from './ws-direct-delivery.js';
 
 /** Subscription fields whose resolvers take a direct delivery (`ctx.delivery`) and deliver through it. */
 const DIRECT_FIELDS = new Set(['messageAdded', 'roomEvents']);
@@ -101,6 +102,12 @@ export class DirectSubscriptions {
   private ended(id: string, entry: Active, error: unknown): void {
     if (this.active.get(id) !== entry) return;
     this.active.delete(id);
+    if (isDatabaseUnavailable(error)) {
+      // Not the subscription's fault and not final: a socket close stock clients retry, so they resume from the
+      // last event they received instead of treating an `error` message as the end of the stream.
+      this.socket.close(DATABASE_UNAVAILABLE_CLOSE_CODE, DATABASE_UNAVAILABLE_CLOSE_REASON);
+      return;
+    }
     if (error === undefined) {
       this.send({ id, type: MessageType.Complete });
       return;

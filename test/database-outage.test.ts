@@ -126,6 +126,7 @@ describe('a PostgreSQL restart and crash under live subscribers and a send storm
     const owner = await signUp(server);
     const senders = [await signUp(server), await signUp(server)];
     const room = await roomWithMembers(owner, senders);
+    const latecomer = await signUp(server); // its token is first presented during the outage
     const { room: read } = await owner.http.data(RoomCursorDocument, { id: room.id });
     const followers = [owner, ...senders].map((user) => new ResumingFollower(server.wsUrl, user, room.id, read!.cursor));
 
@@ -154,6 +155,9 @@ describe('a PostgreSQL restart and crash under live subscribers and a send storm
     const refused = await resumeWs.subscribe(FOLLOW, { roomId: room.id, after: read!.cursor }).results.take(10_000, 'the refusal');
     assert.deepEqual(errorCodes(refused), ['SERVICE_UNAVAILABLE']);
     await resumeWs.dispose();
+    // A socket whose token must be looked up is closed with a code stock clients retry (not 4500).
+    const latecomerWs = connectWs(server.wsUrl, { authorization: `Bearer ${latecomer.token}` });
+    assert.deepEqual(await latecomerWs.closed, { code: 1013, reason: 'Database unavailable: reconnect and resume from your last cursor' });
     await postgres.start();
 
     await acknowledgedReaches(acknowledged.length + 20);

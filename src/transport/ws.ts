@@ -5,6 +5,7 @@ import { CloseCode, handleProtocols, makeServer, MessageType, parseMessage, stri
 import { WebSocketServer, type WebSocket } from 'ws';
 import { ANONYMOUS, type Authentication, type Authenticator } from '../auth/authenticator.js';
 import { tokenFromAuthorization } from '../auth/tokens.js';
+import { isDatabaseUnavailable } from '../db/database-unavailable.js';
 import { systemClock, type Clock } from '../domain/clock.js';
 import type { Services } from '../domain/services.js';
 import type { Logger } from '../logger.js';
@@ -14,7 +15,7 @@ import { DocumentCache } from '../graphql/document-cache.js';
 import type { ErrorFormatter } from '../graphql/errors.js';
 import { formatOperationErrors, formatResult } from '../graphql/format-result.js';
 import { extraValidationRules } from '../graphql/validation-rules.js';
-import type { DirectDeliveryDeps } from './ws-direct-delivery.js';
+import { DATABASE_UNAVAILABLE_CLOSE_CODE, DATABASE_UNAVAILABLE_CLOSE_REASON, type DirectDeliveryDeps } from './ws-direct-delivery.js';
 import { DirectSubscriptions, isDirectSubscription } from './ws-direct-subscriptions.js';
 import type { ClientAddressOf } from './client-address.js';
 import type { OriginPolicy } from './origin-policy.js';
@@ -115,7 +116,15 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     connectionInitWaitTimeout: options.connectionInitTimeoutMs,
     onConnect: async (ctx) => {
       const token = tokenFromConnectionParams(ctx.connectionParams);
-      const auth = await withTimeout(options.authenticator.authenticate(token), options.connectTimeoutMs);
+      let auth;
+      try {
+        auth = await withTimeout(options.authenticator.authenticate(token), options.connectTimeoutMs);
+      } catch (error) {
+        if (!isDatabaseUnavailable(error)) throw error; // graphql-ws closes with 4500
+        // The user lookup needs the database: a close stock clients retry, unlike 4500.
+        ctx.extra.socket.close(DATABASE_UNAVAILABLE_CLOSE_CODE, DATABASE_UNAVAILABLE_CLOSE_REASON);
+        return false;
+      }
       if (auth === 'timed out') {
         ctx.extra.socket.close(CloseCode.ConnectionInitialisationTimeout, 'Authentication timed out');
         return false;

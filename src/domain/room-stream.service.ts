@@ -1,6 +1,6 @@
 import type DataLoader from 'dataloader';
 import type { DataSource } from 'typeorm';
-import { EventQueue } from '../realtime/event-queue.js';
+import type { Unsubscribe } from '../realtime/room-event-bus.js';
 import type { RoomFanOut } from '../realtime/room-fan-out.js';
 import type { Decision, EventSink } from '../realtime/room-subscriber.js';
 import { decodeCursor, requireReached } from './cursor.js';
@@ -18,13 +18,6 @@ export interface RoomStreamOptions {
 
 /** Which events a subscription wants: the whole stream, or only new messages (the `messageAdded` view). */
 export type RoomStreamView = 'all' | 'messages';
-
-/**
- * How a subscription's events leave the server when the transport writes them itself: subscribers with equal
- * `groupKey` get identical bytes, so each event is rendered once per key, and `end` reports how the subscription
- * ended. Without one, events are handed to the caller as an async iterator and executed per subscriber.
- */
-export type DirectDelivery = EventSink<DeliveredRoomEvent>;
 
 /** Following a room: one subscriber of the room's fan-out per subscription, for members only. */
 export class RoomStreamService {
@@ -47,8 +40,8 @@ export class RoomStreamService {
    * The room's events for a member, each persisted one exactly once in seq order; with `after`, every event after
    * that cursor is replayed first (for the full view, at most REPLAY_LIMIT of them: beyond that a ResyncRequired
    * comes first and the stream continues live). Ends with a ForbiddenError as soon as the viewer leaves or is
-   * removed, delivering nothing committed after that. With `direct`, events and the end go to it and the returned
-   * iterator yields nothing: it is only a handle whose `return()` unsubscribes.
+   * removed, delivering nothing committed after that. Events and the end go to `sink`, whoever provides it (the
+   * transport writing frames itself, or a queue graphql-js pulls from); the returned function unsubscribes.
    * @throws NotFoundError for a room the viewer cannot see; ForbiddenError for a non-member; BadUserInputError
    *   for a bad cursor or one ahead of the room.
    */
@@ -57,8 +50,8 @@ export class RoomStreamService {
     roomId: string,
     after: string | null | undefined,
     view: RoomStreamView,
-    direct?: DirectDelivery,
-  ): Promise<AsyncGenerator<DeliveredRoomEvent, void>> {
+    sink: EventSink<DeliveredRoomEvent>,
+  ): Promise<Unsubscribe> {
     const afterSeq = after != null ? decodeCursor(after, roomId, 'after') : undefined;
     let joinedSeq = 0; // set by the membership check below, before any event is decided
     const decide = (event: DeliveredRoomEvent): Decision => {
@@ -71,9 +64,6 @@ export class RoomStreamService {
       if (event.kind === 'TYPING_CHANGED' && event.userId === viewer.id) return 'skip'; // typing is for the others
       return 'deliver';
     };
-    let unsubscribe = () => {};
-    const queue = new EventQueue<DeliveredRoomEvent>(() => unsubscribe());
-    const sink: EventSink<DeliveredRoomEvent> = direct ?? { deliver: (event) => queue.push(event), end: (error) => queue.end(error) };
     // Listen first, then check membership: the room's lastSeq read by that check is then a safe starting point,
     // and one statement does for both.
     const registration = this.fanOut.subscribe({
@@ -89,7 +79,7 @@ export class RoomStreamService {
           }
         : {}),
     });
-    unsubscribe = registration.unsubscribe;
+    const { unsubscribe } = registration;
     try {
       const access = membershipOrFail(await this.accesses.load({ viewerId: viewer.id, roomId }));
       joinedSeq = access.joinedSeq;
@@ -99,6 +89,6 @@ export class RoomStreamService {
       unsubscribe();
       throw error;
     }
-    return queue;
+    return unsubscribe;
   }
 }

@@ -1,7 +1,8 @@
 import type { Authentication } from '../auth/authenticator.js';
 import { UnauthenticatedError } from '../domain/errors.js';
-import type { DirectDelivery } from '../domain/room-stream.service.js';
+import type { DeliveredRoomEvent } from '../domain/room-events.js';
 import type { Services } from '../domain/services.js';
+import type { EventSink } from '../realtime/room-subscriber.js';
 import type { Viewer } from '../domain/viewer.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
@@ -11,8 +12,11 @@ export interface GraphQLContext {
   readonly services: Services;
   /** This operation's loaders; a subscription swaps in new ones for every event. */
   loaders: Loaders;
-  /** Set by the WebSocket transport for a subscription it delivers itself (grouped fan-out). */
-  readonly delivery?: DirectDelivery;
+  /**
+   * Where a room subscription's events go when the transport delivers them itself (the WebSocket's grouped
+   * fan-out); unset, they are executed per subscriber by graphql-js. See roomStreamSource.
+   */
+  readonly eventSink?: EventSink<DeliveredRoomEvent>;
   /** The peer address of the request or socket: what per-address rate limits count. */
   readonly clientAddress: string;
   /** The socket an operation arrived on (WebSocket only). */
@@ -28,10 +32,10 @@ export interface SocketConnection {
 export function createContext(
   services: Services,
   auth: Authentication,
-  options: { clientAddress?: string | undefined; delivery?: DirectDelivery; connection?: SocketConnection } = {},
+  options: { clientAddress?: string | undefined; eventSink?: EventSink<DeliveredRoomEvent>; connection?: SocketConnection } = {},
 ): GraphQLContext {
   let loaders: Loaders | undefined;
-  const { delivery, connection } = options;
+  const { eventSink, connection } = options;
   return {
     auth,
     services,
@@ -43,7 +47,7 @@ export function createContext(
     set loaders(fresh) {
       loaders = fresh;
     },
-    ...(delivery ? { delivery } : {}),
+    ...(eventSink ? { eventSink } : {}),
     ...(connection ? { connection } : {}),
   };
 }

@@ -9,13 +9,8 @@ import {
   type GraphQLSchema,
   type ValidationRule,
 } from 'graphql';
+import { fieldsWithDirective } from './schema-directives.js';
 import { PARSE_OPTIONS } from './validation-rules.js';
-
-/**
- * Fields whose value depends on who asks. A subscription selecting one of them is rendered per viewer; otherwise
- * all subscribers with the same document and variables share one rendering. Keep this list in step with the schema.
- */
-export const VIEWER_DEPENDENT_FIELDS = new Set(['Reaction.reactedByMe', 'Room.lastReadSeq', 'Room.unreadCount']);
 
 /** A parsed, validated document and what the fan-out needs to know about it. */
 export type PreparedDocument =
@@ -24,6 +19,7 @@ export type PreparedDocument =
       /** Distinguishes this document from every other one the cache has seen (a short stand-in for its text). */
       readonly id: number;
       readonly document: DocumentNode;
+      /** It selects a field marked `@viewerDependent`: rendered per viewer instead of once for everyone. */
       readonly viewerDependent: boolean;
     }
   | { readonly ok: false; readonly errors: readonly GraphQLError[] };
@@ -32,12 +28,15 @@ export type PreparedDocument =
 export class DocumentCache {
   private readonly entries = new Map<string, PreparedDocument>();
   private prepared = 0;
+  private readonly viewerDependentFields: ReadonlySet<string>;
 
   constructor(
     private readonly schema: GraphQLSchema,
     private readonly rules: readonly ValidationRule[],
     private readonly capacity = 1000,
-  ) {}
+  ) {
+    this.viewerDependentFields = fieldsWithDirective(schema, 'viewerDependent');
+  }
 
   get(query: string): PreparedDocument {
     const cached = this.entries.get(query);
@@ -70,6 +69,7 @@ export class DocumentCache {
 
   private selectsViewerDependentField(document: DocumentNode): boolean {
     const typeInfo = new TypeInfo(this.schema);
+    const viewerDependent = this.viewerDependentFields;
     let found = false;
     visit(
       document,
@@ -77,7 +77,7 @@ export class DocumentCache {
         Field() {
           const parent = typeInfo.getParentType();
           const field = typeInfo.getFieldDef();
-          if (parent && field && VIEWER_DEPENDENT_FIELDS.has(`${parent.name}.${field.name}`)) found = true;
+          if (parent && field && viewerDependent.has(`${parent.name}.${field.name}`)) found = true;
         },
       }),
     );

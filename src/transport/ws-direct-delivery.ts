@@ -4,10 +4,10 @@ import type { WebSocket } from 'ws';
 import type { Authentication } from '../auth/authenticator.js';
 import { isDatabaseUnavailable } from '../db/database-unavailable.js';
 import type { DeliveredRoomEvent } from '../domain/room-events.js';
-import type { DirectDelivery } from '../domain/room-stream.service.js';
 import type { Services } from '../domain/services.js';
 import type { Viewer } from '../domain/viewer.js';
 import type { FanOutCounters } from '../realtime/fan-out-counters.js';
+import type { EventSink } from '../realtime/room-subscriber.js';
 import { createContext } from '../graphql/context.js';
 import type { ErrorFormatter } from '../graphql/errors.js';
 import { formatResult } from '../graphql/format-result.js';
@@ -66,7 +66,7 @@ export interface DirectDeliveryDeps {
  * GraphQL execution, one JSON serialization) once per group of subscribers with the same document, variables and,
  * for viewer-dependent selections, viewer; each frame splices the subscriber's operation id in front of it.
  */
-export function createDirectDelivery(input: DirectDeliveryInput, deps: DirectDeliveryDeps): DirectDelivery {
+export function createDirectDelivery(input: DirectDeliveryInput, deps: DirectDeliveryDeps): EventSink<DeliveredRoomEvent> {
   const viewer: Viewer | null = input.auth.kind === 'user' ? input.auth.viewer : null;
   const variables = input.variables ?? {};
   const groupKey = [

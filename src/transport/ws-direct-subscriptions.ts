@@ -7,14 +7,15 @@ import { createContext } from '../graphql/context.js';
 import { formatOperationErrors, formatResult } from '../graphql/format-result.js';
 import { createDirectDelivery, DATABASE_UNAVAILABLE_CLOSE_CODE, DATABASE_UNAVAILABLE_CLOSE_REASON, type DirectDeliveryDeps } from './ws-direct-delivery.js';
 
-/** Subscription fields whose resolvers take a direct delivery (`ctx.delivery`) and deliver through it. */
-const DIRECT_FIELDS = new Set(['messageAdded', 'roomEvents']);
-
-/** True when the operation is a subscription to a field served by the grouped fan-out (named at the root). */
-export function isDirectSubscription(operation: OperationDefinitionNode | null | undefined): boolean {
+/**
+ * True when the operation is a subscription to a field marked `@roomStream` (named at the root; `roomStreamFields`
+ * as fieldsWithDirective gives them): its resolver follows the room through the sink in the context
+ * (`ctx.eventSink`), so the grouped fan-out can serve it.
+ */
+export function isDirectSubscription(operation: OperationDefinitionNode | null | undefined, roomStreamFields: ReadonlySet<string>): boolean {
   if (operation?.operation !== 'subscription') return false;
   const [root] = operation.selectionSet.selections;
-  return root?.kind === Kind.FIELD && DIRECT_FIELDS.has(root.name.value);
+  return root?.kind === Kind.FIELD && roomStreamFields.has(`Subscription.${root.name.value}`);
 }
 
 interface Active {
@@ -69,7 +70,7 @@ export class DirectSubscriptions {
       document: prepared.document,
       variableValues: payload.variables,
       operationName: payload.operationName,
-      contextValue: createContext(this.deps.services, auth, { delivery }),
+      contextValue: createContext(this.deps.services, auth, { eventSink: delivery }),
     });
     const stillWanted = this.active.get(id) === entry;
     if (Symbol.asyncIterator in result) {

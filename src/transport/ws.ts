@@ -14,6 +14,7 @@ import { createContext, type GraphQLContext } from '../graphql/context.js';
 import { DocumentCache } from '../graphql/document-cache.js';
 import type { ErrorFormatter } from '../graphql/errors.js';
 import { formatOperationErrors, formatResult } from '../graphql/format-result.js';
+import { fieldsWithDirective } from '../graphql/schema-directives.js';
 import { extraValidationRules } from '../graphql/validation-rules.js';
 import { DATABASE_UNAVAILABLE_CLOSE_CODE, DATABASE_UNAVAILABLE_CLOSE_REASON, type DirectDeliveryDeps } from './ws-direct-delivery.js';
 import { DirectSubscriptions, isDirectSubscription } from './ws-direct-subscriptions.js';
@@ -110,6 +111,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     });
   const documents = new DocumentCache(options.schema, [...specifiedRules, ...extraValidationRules(options.production)]);
   const { formatError, log, schema, services } = options;
+  const roomStreamFields = fieldsWithDirective(schema, 'roomStream');
   const deliveryDeps: DirectDeliveryDeps = { schema, services, formatError, counters: options.counters, maxBufferedBytes: options.maxBufferedBytes };
 
   const protocol = makeServer<ConnectionParams, SocketState>({
@@ -178,7 +180,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     }
     if (id in ctx.subscriptions) return false; // graphql-ws closes with 4409
     const prepared = documents.get(payload.query);
-    if (!prepared.ok || !isDirectSubscription(getOperationAST(prepared.document, payload.operationName))) return false;
+    if (!prepared.ok || !isDirectSubscription(getOperationAST(prepared.document, payload.operationName), roomStreamFields)) return false;
     if (tooManyOperations(state, 1)) {
       state.socket.send(stringifyMessage({ id, type: MessageType.Error, payload: formatOperationErrors([operationLimitError()], formatError) }));
       return true;

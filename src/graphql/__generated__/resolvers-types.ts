@@ -581,6 +581,14 @@ export type ResolversParentTypes = {
   User: PublicUserEntity;
 };
 
+export type RoomStreamDirectiveArgs = { };
+
+export type RoomStreamDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = RoomStreamDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type ViewerDependentDirectiveArgs = { };
+
+export type ViewerDependentDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = ViewerDependentDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type AuthPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AuthPayload'] = ResolversParentTypes['AuthPayload']> = {
   expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   token?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -806,3 +814,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   User?: UserResolvers<ContextType>;
 };
 
+export type DirectiveResolvers<ContextType = GraphQLContext> = {
+  roomStream?: RoomStreamDirectiveResolver<any, any, ContextType>;
+  viewerDependent?: ViewerDependentDirectiveResolver<any, any, ContextType>;
+};

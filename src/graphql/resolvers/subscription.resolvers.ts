@@ -2,6 +2,7 @@ import type { Message as MessageEntity } from '../../db/entities/message.entity.
 import { summarizeSnapshot } from '../../domain/reaction-snapshot.js';
 import type { DeliveredRoomEvent } from '../../domain/room-events.js';
 import { renewLoaders, requireViewer, type GraphQLContext } from '../context.js';
+import { roomStreamSource } from '../room-stream-source.js';
 import type { SubscriptionResolvers } from '../__generated__/resolvers-types.js';
 import { loadOrFail } from './load-or-fail.js';
 
@@ -20,7 +21,7 @@ function freshEvent(event: DeliveredRoomEvent, _args: unknown, ctx: GraphQLConte
 
 export const Subscription: SubscriptionResolvers = {
   messageAdded: {
-    subscribe: (_, { roomId, after }, ctx) => ctx.services.roomStream.follow(requireViewer(ctx), roomId, after, 'messages', ctx.delivery),
+    subscribe: (_, { roomId, after }, ctx) => roomStreamSource(ctx, (sink) => ctx.services.roomStream.follow(requireViewer(ctx), roomId, after, 'messages', sink)),
     resolve: (event: DeliveredRoomEvent, args: unknown, ctx: GraphQLContext): Promise<MessageEntity> => {
       freshEvent(event, args, ctx);
       if (!('messageId' in event) || !event.messageId) throw new Error(`messageAdded got a ${event.kind} event`);
@@ -28,7 +29,7 @@ export const Subscription: SubscriptionResolvers = {
     },
   },
   roomEvents: {
-    subscribe: (_, { roomId, after }, ctx) => ctx.services.roomStream.follow(requireViewer(ctx), roomId, after, 'all', ctx.delivery),
+    subscribe: (_, { roomId, after }, ctx) => roomStreamSource(ctx, (sink) => ctx.services.roomStream.follow(requireViewer(ctx), roomId, after, 'all', sink)),
     resolve: freshEvent,
   },
 };

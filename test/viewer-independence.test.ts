@@ -82,26 +82,30 @@ describe('fields not marked @viewerDependent', () => {
     };
     const views = [subscribeAll(alice!), subscribeAll(bob!)];
 
-    // One event of every kind (but ResyncRequired), all visible to both viewers.
+    // One event of every kind (but ResyncRequired), all visible to both viewers. Each is awaited by every
+    // subscription before the next change: fields read at render time (a room's lastSeq) then agree.
+    const received = views.map((subs) => Object.fromEntries(Object.keys(subs).map((name) => [name, [] as unknown[]])));
+    const step = async (change: () => Promise<unknown>) => {
+      await change();
+      await Promise.all(
+        views.flatMap((subs, v) => Object.entries(subs).map(async ([name, sub]) => received[v]![name]!.push(await sub.results.take(10_000, name)))),
+      );
+    };
     const o = owner!.http;
-    const first = (await o.data(SendMessageDocument, { roomId: room.id, body: 'first' })).sendMessage;
-    const reply = (await o.data(SendReplyDocument, { roomId: room.id, body: 'reply', replyToId: first.id })).sendMessage;
-    await alice!.http.data(AddReactionDocument, { messageId: first.id, emoji: '👍' });
-    await o.data(EditMessageDocument, { messageId: first.id, body: 'first, edited' });
-    await o.data(RenameRoomDocument, { roomId: room.id, name: 'renamed' });
-    await xavier!.http.data(JoinRoomDocument, { roomId: room.id });
-    await o.data(InviteToRoomDocument, { roomId: room.id, userId: yvonne!.id });
-    await o.data(RemoveMemberDocument, { roomId: room.id, userId: xavier!.id });
-    await o.data(DeleteMessageDocument, { messageId: reply.id });
-    await o.data(SetTypingDocument, { roomId: room.id, isTyping: true });
-    await o.data(MarkReadDocument, { roomId: room.id, seq: first.seq });
-    const events = 11;
+    let first!: { id: string; seq: number };
+    let reply!: { id: string };
+    await step(async () => (first = (await o.data(SendMessageDocument, { roomId: room.id, body: 'first' })).sendMessage));
+    await step(async () => (reply = (await o.data(SendReplyDocument, { roomId: room.id, body: 'reply', replyToId: first.id })).sendMessage));
+    await step(() => alice!.http.data(AddReactionDocument, { messageId: first.id, emoji: '👍' }));
+    await step(() => o.data(EditMessageDocument, { messageId: first.id, body: 'first, edited' }));
+    await step(() => o.data(RenameRoomDocument, { roomId: room.id, name: 'renamed' }));
+    await step(() => xavier!.http.data(JoinRoomDocument, { roomId: room.id }));
+    await step(() => o.data(InviteToRoomDocument, { roomId: room.id, userId: yvonne!.id }));
+    await step(() => o.data(RemoveMemberDocument, { roomId: room.id, userId: xavier!.id }));
+    await step(() => o.data(DeleteMessageDocument, { messageId: reply.id }));
+    await step(() => o.data(SetTypingDocument, { roomId: room.id, isTyping: true }));
+    await step(() => o.data(MarkReadDocument, { roomId: room.id, seq: first.seq }));
 
-    const received = await Promise.all(
-      views.map(async (subs) =>
-        Object.fromEntries(await Promise.all(Object.entries(subs).map(async ([name, sub]) => [name, await sub.results.takeMany(events, 10_000, name)] as const))),
-      ),
-    );
     const [alices, bobs] = received as [Record<string, unknown[]>, Record<string, unknown[]>];
     const kinds = new Set((alices['MessageAdded'] as { data: { roomEvents: { __typename: string } } }[]).map((r) => r.data.roomEvents.__typename));
     assert.deepEqual([...kinds].sort(), eventTypes.map((t) => t.name).sort(), 'every event type was rendered');

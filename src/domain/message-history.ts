@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
-import { Message } from '../db/entities/message.entity.js';
+import type { Message } from '../db/entities/message.entity.js';
 import type { Room } from '../db/entities/room.entity.js';
+import { readMessagePage, type PageQuery } from '../db/queries/message-pages.js';
 import { decodeCursor, encodeCursor, requireReached } from './cursor.js';
 import { BadUserInputError } from './errors.js';
 
@@ -26,15 +27,6 @@ export interface MessagePage {
   pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; startCursor: string | null; endCursor: string | null };
 }
 
-interface PageQuery {
-  /** Exclusive bounds on seq. */
-  afterSeq: number | null;
-  beforeSeq: number | null;
-  size: number;
-  /** true: oldest first from `afterSeq` (first/after); false: newest first from `beforeSeq` (last/before). */
-  forward: boolean;
-}
-
 /**
  * Validates the connection arguments. Without `first` or `last` the page is `first: 50` when only `after` is given
  * and otherwise `last: 50` (the newest messages).
@@ -56,26 +48,11 @@ function toPageQuery(room: Pick<Room, 'id' | 'lastSeq'>, args: HistoryArgs): Pag
   return { afterSeq, beforeSeq, forward, size: (forward ? first : last) ?? DEFAULT_PAGE_SIZE };
 }
 
-/** Reads one page of `room` (its lastSeq as the viewer's access check read it) by keyset on (room_id, seq); never OFFSET. Two statements at most, whatever the page size. */
+/** A page of `room`'s history (its lastSeq as the viewer's access check read it), edges and page info. */
 export async function readHistoryPage(db: EntityManager, room: Pick<Room, 'id' | 'lastSeq'>, args: HistoryArgs): Promise<MessagePage> {
-  const roomId = room.id;
   const query = toPageQuery(room, args);
-  const select = db.createQueryBuilder(Message, 'message').where('message.room_id = :roomId', { roomId });
-  if (query.afterSeq !== null) select.andWhere('message.seq > :afterSeq', { afterSeq: query.afterSeq });
-  if (query.beforeSeq !== null) select.andWhere('message.seq < :beforeSeq', { beforeSeq: query.beforeSeq });
-  const rows = await select
-    .orderBy('message.seq', query.forward ? 'ASC' : 'DESC')
-    .limit(query.size + 1) // one more than asked tells whether the page continues
-    .getMany();
-  const more = rows.length > query.size;
-  const page = rows.slice(0, query.size);
-  if (!query.forward) page.reverse();
-
-  // The other side of the page: does anything lie beyond the cursor we started from?
-  const startBound = query.forward ? query.afterSeq : query.beforeSeq;
-  const beyondStart = startBound !== null && (await existsBeyond(db, roomId, startBound, query.forward));
-
-  const edges = page.map((node) => ({ cursor: encodeCursor(roomId, node.seq), node }));
+  const { messages, more, beyondStart } = await readMessagePage(db, room.id, query);
+  const edges = messages.map((node) => ({ cursor: encodeCursor(room.id, node.seq), node }));
   return {
     edges,
     pageInfo: {
@@ -85,12 +62,4 @@ export async function readHistoryPage(db: EntityManager, room: Pick<Room, 'id' |
       endCursor: edges.at(-1)?.cursor ?? null,
     },
   };
-}
-
-async function existsBeyond(db: EntityManager, roomId: string, seq: number, below: boolean): Promise<boolean> {
-  const rows: unknown[] = await db.query(
-    `SELECT 1 FROM messages WHERE room_id = $1 AND seq ${below ? '<=' : '>='} $2 LIMIT 1`,
-    [roomId, seq],
-  );
-  return rows.length > 0;
 }

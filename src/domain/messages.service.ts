@@ -7,15 +7,15 @@ import { BadUserInputError, ForbiddenError, NotFoundError } from './errors.js';
 import { inFlightBatchLoader } from './in-flight-batch-loader.js';
 import { isUuid } from './ids.js';
 import { validMessageBody } from './message-body.js';
-import { insertMessageOfMember, insertMessagesOfMembers, type NewMessage } from './message-inserts.js';
+import { insertMessageOfMember, insertMessagesOfMembers, type NewMessage } from '../db/queries/message-inserts.js';
 import { readHistoryPage, type HistoryArgs, type MessagePage } from './message-history.js';
 import type { RateLimits } from './rate-limits.js';
 import { requireStorableText } from './storable-text.js';
 import { requireMembership } from './room-access.js';
 import type { RoomEvents } from './room-events.js';
-import { readReactionSnapshot } from './reaction-snapshot.js';
+import { readReactionSnapshot } from '../db/queries/reaction-snapshots.js';
 import { RoomChanges } from './room-changes.js';
-import { messageAddedEvent } from './room-log.js';
+import { messageAddedEvent } from '../db/queries/room-log.js';
 import { isUniqueViolation } from './unique-violation.js';
 import type { Viewer } from './viewer.js';
 

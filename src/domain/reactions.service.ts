@@ -4,7 +4,8 @@ import { queryRows } from '../db/query-rows.js';
 import { validateEmoji } from './emoji.js';
 import { BadUserInputError } from './errors.js';
 import type { RoomEvents } from './room-events.js';
-import { readReactionSnapshot, type ReactionSummary } from './reaction-snapshot.js';
+import { readReactionSnapshot } from '../db/queries/reaction-snapshots.js';
+import type { ReactionSummary } from './reaction-summaries.js';
 import { RoomChanges } from './room-changes.js';
 import type { Viewer } from './viewer.js';
 

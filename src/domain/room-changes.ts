@@ -1,10 +1,11 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { Message } from '../db/entities/message.entity.js';
+import { lockRoomAccess, type RoomAccess } from '../db/queries/room-accesses.js';
+import { appendRoomEvent, type NewRoomEvent } from '../db/queries/room-log.js';
 import { NotFoundError } from './errors.js';
 import { isUuid } from './ids.js';
-import { isVisible, lockRoomAccess, membershipOrFail, type RoomAccess } from './room-access.js';
+import { isVisible, membershipOrFail } from './room-access.js';
 import type { PersistedRoomEvent, RoomEvents } from './room-events.js';
-import { appendRoomEvent, type NewRoomEvent } from './room-log.js';
 import type { Viewer } from './viewer.js';
 
 /** What a change to a room sees and may do, inside its transaction, with the room locked. */

@@ -6,9 +6,10 @@ import type { Decision, EventSink } from '../realtime/room-subscriber.js';
 import { decodeCursor, requireReached } from './cursor.js';
 import { ForbiddenError } from './errors.js';
 import { inFlightBatchLoader } from './in-flight-batch-loader.js';
-import { loadRoomAccesses, membershipOrFail, type RoomAccess, type RoomAccessKey } from './room-access.js';
+import { loadRoomAccesses, type RoomAccess, type RoomAccessKey } from '../db/queries/room-accesses.js';
+import { membershipOrFail } from './room-access.js';
 import type { DeliveredRoomEvent } from './room-events.js';
-import { readRoomEventsAfter } from './room-log.js';
+import { readRoomEventsAfter } from '../db/queries/room-log.js';
 import type { Viewer } from './viewer.js';
 
 export interface RoomStreamOptions {

@@ -3,7 +3,7 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { PublicUser as PublicUserEntity } from '../../domain/users.service.js';
 import type { Room as RoomEntity } from '../../db/entities/room.entity.js';
 import type { Message as MessageEntity } from '../../db/entities/message.entity.js';
-import type { ReactionSummary as ReactionSummaryEntity } from '../../domain/reaction-snapshot.js';
+import type { ReactionSummary as ReactionSummaryEntity } from '../../domain/reaction-summaries.js';
 import type { DeliveredRoomEvent as DeliveredRoomEventEntity, PersistedRoomEvent as PersistedRoomEventEntity, TypingChangedEvent as TypingChangedEventEntity, ReadReceiptEvent as ReadReceiptEventEntity, ResyncRequiredEvent as ResyncRequiredEventEntity } from '../../domain/room-events.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;

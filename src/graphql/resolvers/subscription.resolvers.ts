@@ -1,5 +1,5 @@
 import type { Message as MessageEntity } from '../../db/entities/message.entity.js';
-import { summarizeSnapshot } from '../../domain/reaction-snapshot.js';
+import { summarizeSnapshot } from '../../domain/reaction-summaries.js';
 import type { DeliveredRoomEvent } from '../../domain/room-events.js';
 import { renewLoaders, requireViewer, type GraphQLContext } from '../context.js';
 import { roomStreamSource } from '../room-stream-source.js';

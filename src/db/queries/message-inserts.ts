@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
-import { Message } from '../db/entities/message.entity.js';
-import { queryPrepared } from '../db/query-rows.js';
+import { Message } from '../entities/message.entity.js';
+import { queryPrepared } from '../query-rows.js';
 
 /** A message to store; `roomId` must be a UUID. */
 export interface NewMessage {

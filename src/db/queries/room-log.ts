@@ -1,9 +1,9 @@
 import type { EntityManager } from 'typeorm';
-import { Message } from '../db/entities/message.entity.js';
-import { RoomEventRecord, type RoomEventData, type RoomEventKind } from '../db/entities/room-event.entity.js';
-import { queryRows } from '../db/query-rows.js';
-import type { PersistedRoomEvent, ReactionSnapshot } from './room-events.js';
-import type { PublicUser } from './users.service.js';
+import { Message } from '../entities/message.entity.js';
+import { RoomEventRecord, type RoomEventData, type RoomEventKind } from '../entities/room-event.entity.js';
+import { queryRows } from '../query-rows.js';
+import type { PersistedRoomEvent, ReactionSnapshot } from '../../domain/room-events.js';
+import type { PublicUser } from '../../domain/users.service.js';
 
 export interface NewRoomEvent {
   kind: RoomEventKind;

@@ -36,7 +36,7 @@ export interface AppOptions {
   logger?: Logger;
   /** Sees every SQL statement (tests count them). Default none. */
   observeQuery?: QueryObserver;
-  /** Time for typing expiry and throttling. Default the system clock. */
+  /** Time for typing expiry and throttling and for closing sockets when their token expires. Default the system clock. */
   clock?: Clock;
 }
 

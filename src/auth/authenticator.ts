@@ -2,18 +2,9 @@ import type { UsersService } from '../domain/users.service.js';
 import type { Viewer } from '../domain/viewer.js';
 import { decodeProtectedHeader } from 'jose';
 import type { ExternalTokenVerifier } from './external-tokens.js';
-import { InvalidTokenError, type TokenService } from './tokens.js';
+import { INVALID_TOKEN, InvalidTokenError, SIGNED_OUT, type TokenService } from './tokens.js';
 
-/**
- * The reasons a token is refused, shown to the client as the UNAUTHENTICATED message over HTTP and as the reason
- * of the 4403 close on a WebSocket (at connection_init, and when an open socket's token stops being valid).
- * Invalid: malformed, badly signed, wrong issuer or audience, not valid yet, or its user no longer exists.
- */
-export const INVALID_TOKEN = 'Invalid token';
-/** Past its `exp` (TokenService and ExternalTokenVerifier refuse with this same text): refresh or sign in again. */
-export const TOKEN_EXPIRED = 'Token expired';
-/** Revoked: its user signed out (which raises the user's token version) after it was issued. Sign in again. */
-export const SIGNED_OUT = 'Signed out';
+export { INVALID_TOKEN, SIGNED_OUT, TOKEN_EXPIRED } from './tokens.js';
 
 /** How a connection or request authenticated. */
 export type Authentication =

@@ -1,6 +1,6 @@
 import { createRemoteJWKSet, errors, importSPKI, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import type { webcrypto } from 'node:crypto';
-import { InvalidTokenError } from './tokens.js';
+import { INVALID_TOKEN, InvalidTokenError, TOKEN_EXPIRED } from './tokens.js';
 
 /** The app's own identity provider, whose tokens Parley accepts besides its own (JWT_JWKS_URL or JWT_PUBLIC_KEY). */
 export interface ExternalIdentityOptions {
@@ -51,8 +51,8 @@ export class ExternalTokenVerifier {
         expiresAt: new Date(payload.exp! * 1000),
       };
     } catch (error) {
-      if (error instanceof errors.JWTExpired) throw new InvalidTokenError('Token expired');
-      throw new InvalidTokenError('Invalid token');
+      if (error instanceof errors.JWTExpired) throw new InvalidTokenError(TOKEN_EXPIRED);
+      throw new InvalidTokenError(INVALID_TOKEN);
     }
   }
 }

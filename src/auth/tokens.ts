@@ -1,6 +1,17 @@
 import { errors, jwtVerify, SignJWT } from 'jose';
 import type { webcrypto } from 'node:crypto';
 
+/**
+ * The reasons a token is refused, shown to the client as the UNAUTHENTICATED message over HTTP and as the reason
+ * of the 4403 close on a WebSocket (at connection_init, and when an open socket's token stops being valid).
+ * Invalid: malformed, badly signed, wrong issuer or audience, not valid yet, or its user no longer exists.
+ */
+export const INVALID_TOKEN = 'Invalid token';
+/** Past its `exp`: refresh or sign in again. */
+export const TOKEN_EXPIRED = 'Token expired';
+/** Revoked: its user signed out (which raises the user's token version) after it was issued. Sign in again. */
+export const SIGNED_OUT = 'Signed out';
+
 const ALGORITHM = 'HS256';
 /** The `iss` and `aud` of every token Parley issues and accepts. */
 export const TOKEN_ISSUER = 'parley';
@@ -65,11 +76,11 @@ export class TokenService {
         requiredClaims: ['exp', 'sub'],
       });
       const version = payload['ver'] ?? 0; // tokens from before versions were introduced count as version 0
-      if (typeof version !== 'number') throw new InvalidTokenError('Invalid token');
+      if (typeof version !== 'number') throw new InvalidTokenError(INVALID_TOKEN);
       return { userId: payload.sub as string, expiresAt: new Date((payload.exp as number) * 1000), version };
     } catch (error) {
-      if (error instanceof errors.JWTExpired) throw new InvalidTokenError('Token expired');
-      throw new InvalidTokenError('Invalid token');
+      if (error instanceof errors.JWTExpired) throw new InvalidTokenError(TOKEN_EXPIRED);
+      throw new InvalidTokenError(INVALID_TOKEN);
     }
   }
 }

@@ -26,9 +26,10 @@ describe('a change racing the removal of its author', () => {
   after(() => server.stop());
 
   const changes = {
-    edit: (member: TestUser, messageId: string) => member.http.request(EditMessageDocument, { messageId, body: 'written after removal' }),
+    edit: (member: TestUser, messageId: string, _roomId: string) => member.http.request(EditMessageDocument, { messageId, body: 'written after removal' }),
     delete: (member: TestUser, messageId: string) => member.http.request(DeleteMessageDocument, { messageId }),
     react: (member: TestUser, messageId: string) => member.http.request(AddReactionDocument, { messageId, emoji: '👍' }),
+    send: (member: TestUser, _messageId: string, roomId: string) => member.http.request(SendMessageDocument, { roomId, body: 'written after removal' }),
   };
   for (const [label, change] of Object.entries(changes)) {
     it(`${label}: checked after the removal committed, it is FORBIDDEN and nothing is logged after MemberLeft`, async () => {
@@ -45,7 +46,7 @@ describe('a change racing the removal of its author', () => {
         await holder.query('SELECT 1 FROM rooms WHERE id = $1 FOR UPDATE', [room.id]);
         const removal = owner.http.request(RemoveMemberDocument, { roomId: room.id, userId: member.id });
         await waitForLockWaiters(server, 1);
-        const changed = change(member, message.id);
+        const changed = change(member, message.id, room.id);
         await waitForLockWaiters(server, 2);
         await holder.query('COMMIT');
 
@@ -59,6 +60,7 @@ describe('a change racing the removal of its author', () => {
       assert.equal(log.at(-1)?.kind, 'MEMBER_REMOVED', `the removal is the last event: ${JSON.stringify(log)}`);
       const [stored] = await server.sql<{ body: string; deleted_at: Date | null }>('SELECT body, deleted_at FROM messages WHERE id = $1', [message.id]);
       assert.deepEqual(stored, { body: 'before removal', deleted_at: null });
+      assert.deepEqual(await server.sql('SELECT body FROM messages WHERE room_id = $1', [room.id]), [{ body: 'before removal' }]);
       assert.deepEqual(await server.sql('SELECT 1 FROM message_reactions WHERE message_id = $1', [message.id]), []);
     });
   }

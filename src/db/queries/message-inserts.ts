@@ -30,28 +30,35 @@ const MESSAGE_COLUMNS = 'id, room_id, author_id, seq, body, client_message_id, r
  * When the author is a member of the room: takes the room's next seq, stores the message under it and logs its
  * MESSAGE_ADDED event, all in one statement (one round trip, one implicit transaction). The UPDATE's row lock on
  * the room orders concurrent senders, so seqs follow commit order with no gaps; a failure (such as a duplicate
- * clientMessageId) rolls all three back. Null, with nothing stored, when the author is not a member (as of the
- * statement's snapshot) or the room does not exist.
+ * clientMessageId) rolls all three back. Null, with nothing stored, when the author is not a member or the room
+ * does not exist. (The statement's own check reads the snapshot taken when it started; a removal that committed
+ * while it waited for the room's lock is caught by the messages_author_is_member trigger, which checks again.)
  */
 export async function insertMessageOfMember(db: EntityManager, input: NewMessage): Promise<Message | null> {
-  const rows = await queryPrepared<MessageRow>(
-    db,
-    'parley_insert_message',
-    `WITH next AS (
-       UPDATE rooms SET last_seq = last_seq + 1
-       WHERE id = $1 AND EXISTS (SELECT 1 FROM room_memberships WHERE room_id = $1 AND user_id = $2)
-       RETURNING last_seq
-     ), message AS (
-       INSERT INTO messages (room_id, author_id, seq, body, client_message_id, reply_to_id)
-       SELECT $1, $2, next.last_seq, $3, $4, $5 FROM next
-       RETURNING ${MESSAGE_COLUMNS}
-     ), event AS (
-       INSERT INTO room_events (room_id, seq, kind, actor_id, message_id)
-       SELECT room_id, seq, 'MESSAGE_ADDED', author_id, id FROM message
-     )
-     SELECT * FROM message`,
-    [input.roomId, input.authorId, input.body, input.clientMessageId, input.replyToId],
-  );
+  let rows: MessageRow[];
+  try {
+    rows = await queryPrepared<MessageRow>(
+      db,
+      'parley_insert_message',
+      `WITH next AS (
+         UPDATE rooms SET last_seq = last_seq + 1
+         WHERE id = $1 AND EXISTS (SELECT 1 FROM room_memberships WHERE room_id = $1 AND user_id = $2)
+         RETURNING last_seq
+       ), message AS (
+         INSERT INTO messages (room_id, author_id, seq, body, client_message_id, reply_to_id)
+         SELECT $1, $2, next.last_seq, $3, $4, $5 FROM next
+         RETURNING ${MESSAGE_COLUMNS}
+       ), event AS (
+         INSERT INTO room_events (room_id, seq, kind, actor_id, message_id)
+         SELECT room_id, seq, 'MESSAGE_ADDED', author_id, id FROM message
+       )
+       SELECT * FROM message`,
+      [input.roomId, input.authorId, input.body, input.clientMessageId, input.replyToId],
+    );
+  } catch (error) {
+    if (isAuthorNotMember(error)) return null;
+    throw error;
+  }
   const row = rows[0];
   return row ? toMessage(row) : null;
 }
@@ -60,7 +67,7 @@ export async function insertMessageOfMember(db: EntityManager, input: NewMessage
  * Group commit: stores many messages, in any rooms, in one statement, as insertMessageOfMember would one by one in
  * the given order (messages to the same room take consecutive seqs in that order). Rooms are locked in id order,
  * so concurrent batches cannot deadlock. Null for each message whose author is not a member. One transaction: a
- * failure stores none of them.
+ * failure stores none of them (as when a removal committed while it waited: see insertMessageOfMember).
  */
 export async function insertMessagesOfMembers(db: EntityManager, inputs: readonly NewMessage[]): Promise<(Message | null)[]> {
   const rows = await queryPrepared<MessageRow & { ord: string }>(
@@ -102,6 +109,11 @@ export async function insertMessagesOfMembers(db: EntityManager, inputs: readonl
   const stored: (Message | null)[] = inputs.map(() => null);
   for (const row of rows) stored[Number(row.ord) - 1] = toMessage(row);
   return stored;
+}
+
+/** The messages_author_is_member trigger refused the row: its author is not (any more) a member of the room. */
+function isAuthorNotMember(error: unknown): boolean {
+  return (error as { driverError?: { constraint?: string } } | null)?.driverError?.constraint === 'messages_author_is_member';
 }
 
 function toMessage(row: MessageRow): Message {

@@ -1,59 +1,168 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { AsyncQueue } from './async-queue.js';
+import { setTimeout as delay } from 'node:timers/promises';
 
 const ROOT = path.join(import.meta.dirname, '../..');
 
 /** One JSON log line of the server. */
 export type LogLine = Record<string, unknown> & { msg?: string };
 
-/** `npm start`'s command (node with tsx on src/main.ts) in a child process, with its JSON logs. */
+export interface ExitStatus {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+/** `npm start`'s command (node with tsx on src/main.ts), or another entry point, in a child process with its JSON logs. */
 export interface ServerProcess {
   child: ChildProcess;
-  logs: AsyncQueue<LogLine>;
+  /** Every JSON log line so far. */
+  readonly lines: readonly LogLine[];
   /** Everything written to stderr and non-JSON stdout. */
   readonly text: string;
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Waits for a log line whose msg is `msg`. */
+  exited: Promise<ExitStatus>;
+  /** Resolves after the exit once every line of output has been read. */
+  finished: Promise<ExitStatus>;
+  /** `finished`, or a failure showing the output when the process has not ended within `timeoutMs`. */
+  waitForExit(timeoutMs?: number): Promise<ExitStatus>;
+  /**
+   * Waits for the next log line (after the one the previous call returned) whose msg is `msg`. Fails at once when
+   * the process ends without writing it, showing what it did write.
+   */
   waitForLog(msg: string, timeoutMs?: number): Promise<LogLine>;
 }
 
-export function spawnServer(env: Record<string, string | undefined>): ServerProcess {
+export interface SpawnOptions {
+  /** Entry point. Default `src/main.ts` (what `npm start` runs). */
+  script?: string;
+  /** Leader of a process group of its own, as `npm start` in a terminal or under systemd is: signal `-pid`. */
+  detached?: boolean;
+  /**
+   * Run `npm start` itself (npm, then node in its place through the script's `exec`), as a user does: npm forwards
+   * the signals it gets to node, which then gets two of each signal sent to the group. `child` is npm.
+   */
+  viaNpm?: boolean;
+}
+
+export function spawnServer(env: Record<string, string | undefined>, options: SpawnOptions = {}): ServerProcess {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   for (const [key, value] of Object.entries(env)) if (value === undefined) delete childEnv[key];
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  const logs = new AsyncQueue<LogLine>();
+  const [command, args] = options.viaNpm
+    ? ['npm', ['start']]
+    : [process.execPath, ['--import', 'tsx', options.script ?? 'src/main.ts']];
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.detached ?? false,
+  });
+  const lines: LogLine[] = [];
+  const events = new EventEmitter();
   let text = '';
+  let ended: ExitStatus | undefined;
+  let cursor = 0;
+
   let buffered = '';
+  const takeLine = (line: string) => {
+    if (!line) return;
+    try {
+      lines.push(JSON.parse(line) as LogLine);
+    } catch {
+      text += `${line}\n`;
+    }
+  };
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
     buffered += chunk;
-    const lines = buffered.split('\n');
-    buffered = lines.pop()!;
-    for (const line of lines) {
-      try {
-        logs.push(JSON.parse(line) as LogLine);
-      } catch {
-        text += `${line}\n`;
-      }
-    }
+    const parts = buffered.split('\n');
+    buffered = parts.pop()!;
+    parts.forEach(takeLine);
+    events.emit('change');
   });
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    text += chunk;
+  });
+  const exited = new Promise<ExitStatus>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  // 'close' comes after every byte of output has been read.
+  const finished = new Promise<ExitStatus>((resolve) =>
+    child.on('close', (code, signal) => {
+      takeLine(buffered);
+      ended = { code, signal };
+      events.emit('change');
+      resolve(ended);
+    }),
   );
+
+  const describe = () =>
+    `log lines so far: ${JSON.stringify(lines.map((l) => l.msg))}; other output: ${text.trim() || '(none)'}` +
+    (ended ? `; the process ended (${ended.signal ?? `exit code ${ended.code}`})` : '');
+
   return {
     child,
-    logs,
+    lines,
     get text() {
       return text;
     },
     exited,
-    async waitForLog(msg, timeoutMs = 30_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const line = await logs.take(Math.max(1, deadline - Date.now()), `log "${msg}" (output so far: ${text})`);
-        if (line.msg === msg) return line;
-      }
+    finished,
+    waitForExit(timeoutMs = 30_000) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the process did not end within ${timeoutMs} ms (${describe()})`)), timeoutMs);
+      });
+      return Promise.race([finished, timeout]).finally(() => clearTimeout(timer));
+    },
+    waitForLog(msg, timeoutMs = 30_000) {
+      return new Promise<LogLine>((resolve, reject) => {
+        const check = () => {
+          const index = lines.findIndex((line, i) => i >= cursor && line.msg === msg);
+          if (index >= 0) {
+            cursor = index + 1;
+            finish();
+            resolve(lines[index]!);
+          } else if (ended) {
+            finish();
+            reject(new Error(`the process ended without logging "${msg}" (${describe()})`));
+          }
+        };
+        const timer = setTimeout(() => {
+          finish();
+          reject(new Error(`timed out after ${timeoutMs} ms waiting for log "${msg}" (${describe()})`));
+        }, timeoutMs);
+        const finish = () => {
+          clearTimeout(timer);
+          events.off('change', check);
+        };
+        events.on('change', check);
+        check();
+      });
     },
   };
+}
+
+/** Whether a process with this pid exists (a zombie counts until it is reaped). */
+export function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * For `after` hooks: stops at once a PostgreSQL still running in `<dataDir>/postgres` (a test that failed half-way
+ * may leave one), so that its directory can be removed.
+ */
+export async function stopPostmasterIn(dataDir: string): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number((await readFile(path.join(dataDir, 'postgres/postmaster.pid'), 'utf8')).split('\n')[0]);
+  } catch {
+    return;
+  }
+  if (!Number.isInteger(pid) || pid <= 0 || !processExists(pid)) return;
+  process.kill(pid, 'SIGQUIT'); // immediate shutdown
+  // Not a child of this process: there is no exit event to wait for.
+  for (const deadline = Date.now() + 10_000; processExists(pid) && Date.now() < deadline; ) await delay(50);
 }

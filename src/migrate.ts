@@ -1,22 +1,35 @@
 import { loadConfigOrExit } from './config.js';
-import { locateDatabase } from './db/database.js';
+import { locateDatabase, type DatabaseLocation } from './db/database.js';
 import { createDataSource } from './db/data-source.js';
 import { createLogger } from './logger.js';
 
-/** `npm run migrate`: applies pending migrations to DATABASE_URL (or the embedded database) and exits. */
-async function migrate(): Promise<void> {
+/**
+ * `npm run migrate`: applies pending migrations to DATABASE_URL, or to the embedded database: the one a running
+ * server on the same DATA_DIR uses (left running), or one started for the purpose and stopped again. Exits 0 when
+ * the database is up to date, 1 otherwise.
+ */
+async function migrate(): Promise<number> {
   const config = loadConfigOrExit();
   const log = createLogger(config);
-  const database = await locateDatabase(config, log);
-  const dataSource = createDataSource({ url: database.url, logger: log });
+  let database: DatabaseLocation | undefined;
   try {
-    await dataSource.initialize();
-    const applied = await dataSource.runMigrations({ transaction: 'each' });
-    log.info({ database: database.description, applied: applied.map((m) => m.name) }, applied.length ? 'migrated' : 'already up to date');
+    database = await locateDatabase(config, log, { command: 'migrate', shareRunning: true });
+    const dataSource = createDataSource({ url: database.url, logger: log });
+    try {
+      await dataSource.initialize();
+      const applied = await dataSource.runMigrations({ transaction: 'each' });
+      log.info({ database: database.description, applied: applied.map((m) => m.name) }, applied.length ? 'migrated' : 'already up to date');
+    } finally {
+      await dataSource.destroy().catch(() => {});
+    }
+    return 0;
+  } catch (error) {
+    log.fatal({ err: error }, `migration failed: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
   } finally {
-    await dataSource.destroy().catch(() => {});
-    await database.stop();
+    await database?.stop().catch((error: unknown) => log.error({ err: error }, 'could not stop the embedded PostgreSQL'));
+    log.flush();
   }
 }
 
-await migrate();
+process.exit(await migrate());

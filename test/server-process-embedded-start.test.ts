@@ -75,7 +75,8 @@ describe('starting the embedded PostgreSQL', () => {
     started.push(server);
     assert.deepEqual(await server.waitForExit(60_000), { code: 1, signal: null });
     const fatal = server.lines.find((line) => line['level'] === 60);
-    assert.match(String(fatal?.msg), /^Parley failed to start: embedded PostgreSQL in .* did not start: exit code \d+: .*shared_buffers/, JSON.stringify(server.lines));
+    const error = (fatal?.['err'] as { message?: string } | undefined)?.message;
+    assert.match(String(error), /^embedded PostgreSQL in .* did not start: exit code \d+: .*shared_buffers/, JSON.stringify(server.lines));
     assert.equal(existsSync(path.join(dataDir, 'owner.json')), false, 'DATA_DIR given up');
   });
 

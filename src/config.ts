@@ -1,3 +1,4 @@
+import net from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 import type { ExternalIdentityOptions } from './auth/external-tokens.js';
@@ -30,8 +31,21 @@ const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { error: 'must be true or false' })
   .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
 
+/** An IP address or a host name to listen on; `[::1]` is taken for `::1`. */
+const listenHost = z.string().transform((v, ctx) => {
+  const host = v.trim().replace(/^\[(.*)\]$/, '$1');
+  const hostName = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i;
+  if (net.isIP(host) !== 0 || (hostName.test(host) && !/^[\d.]+$/.test(host))) return host;
+  ctx.addIssue({
+    code: 'custom',
+    message: 'must be an address to listen on, such as 127.0.0.1 (this machine only), 0.0.0.0 (every IPv4 interface) or :: (every interface), or a host name',
+  });
+  return z.NEVER;
+});
+
 const envSchema = z.object({
   PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65_535).default(4000),
+  HOST: listenHost.optional(),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
@@ -113,6 +127,13 @@ const envSchema = z.object({
 export interface Config {
   /** TCP port for HTTP and WebSocket; 0 picks a free one. Default 4000. */
   port: number;
+  /**
+   * Address to listen on; undefined listens on every interface. Default 127.0.0.1 (this machine only) in development
+   * and test; every interface in production.
+   */
+  host: string | undefined;
+  /** How the logged URL names this server: `host`, or `localhost` when listening on every interface. */
+  urlHost: string;
   /** External PostgreSQL; when absent an embedded PostgreSQL is started under `dataDir`. */
   databaseUrl: string | undefined;
   /** HS256 secret; required in production, generated and kept in `dataDir` otherwise. */
@@ -188,8 +209,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if ((e.JWT_JWKS_URL || e.JWT_PUBLIC_KEY) && (!e.JWT_ISSUER || !e.JWT_AUDIENCE)) {
     throw new ConfigError('Invalid configuration:\n  JWT_ISSUER and JWT_AUDIENCE: are required with JWT_JWKS_URL or JWT_PUBLIC_KEY');
   }
+  const host = e.HOST ?? (e.NODE_ENV === 'production' ? undefined : '127.0.0.1');
   return {
     port: e.PORT,
+    host,
+    urlHost: host === undefined || host === '0.0.0.0' || host === '::' ? 'localhost' : net.isIPv6(host) ? `[${host}]` : host,
     databaseUrl: e.DATABASE_URL,
     jwtSecret: e.JWT_SECRET,
     jwtTtlSeconds: e.JWT_TTL,

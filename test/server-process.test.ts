@@ -1,13 +1,14 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MeDocument, SignInDocument, SignUpDocument } from './__generated__/graphql.js';
 import { PASSWORD } from './helpers/fixtures.js';
 import { dataOf, postGraphQL } from './helpers/http-client.js';
-import { spawnServer as spawn, type ServerProcess } from './helpers/server-process.js';
+import { spawnServer as spawn, stopPostmasterIn, type ServerProcess } from './helpers/server-process.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-server.js';
 import { connectWs } from './helpers/ws-client.js';
 
@@ -33,7 +34,9 @@ describe('the server process', () => {
     const server = spawnServer({ DATABASE_URL: database.url, PORT: '0', NODE_ENV: 'production', JWT_SECRET: SECRET, LOG_LEVEL: 'info' });
     const listening = await server.waitForLog('Parley is listening');
     const url = listening['url'] as string;
+    // In production HOST defaults to every interface, which the URL names localhost.
     assert.match(url, /^http:\/\/localhost:\d+\/graphql$/);
+    if (process.platform === 'linux') assert.equal(await accepts('127.0.0.2', Number(new URL(url).port)), true);
     assert.equal(listening['subscriptions'], url.replace('http', 'ws'));
     const redacted = new URL(database.url);
     if (redacted.password) redacted.password = '***';
@@ -46,7 +49,7 @@ describe('the server process', () => {
 
     server.child.kill('SIGTERM');
     assert.equal((await ws.closed).code, 1001);
-    assert.deepEqual(await server.exited, { code: 0, signal: null });
+    assert.deepEqual(await server.waitForExit(), { code: 0, signal: null });
     await server.waitForLog('stopped', 1000);
   });
 
@@ -56,15 +59,60 @@ describe('the server process', () => {
     ['a DATABASE_URL that is not a postgres URL', { DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
     ['a JWT_TTL that is not a duration', { JWT_TTL: 'forever' }, 'JWT_TTL'],
     ['production without JWT_SECRET', { NODE_ENV: 'production', JWT_SECRET: undefined }, 'JWT_SECRET'],
+    ['a HOST that is not an address', { HOST: 'not a host' }, 'HOST'],
+    ['a HOST that is not an IPv4 address', { HOST: '300.1.2.3' }, 'HOST'],
   ] as const) {
     it(`refuses to start with ${label}, naming ${variable}`, async () => {
       const server = spawnServer({ DATABASE_URL: database.url, PORT: '0', JWT_SECRET: SECRET, ...env });
-      const exit = await server.exited;
+      const exit = await server.waitForExit();
       assert.equal(exit.code, 1);
       assert.match(server.text, new RegExp(`^Invalid configuration:\\n  ${variable}: `, 'm'));
     });
   }
 });
+
+describe('HOST: the address the server listens on', () => {
+  let database: TestDatabase;
+  before(async () => (database = await createTestDatabase()));
+  after(() => database.drop());
+  const linuxOnly = { skip: process.platform !== 'linux' && 'needs the whole of 127.0.0.0/8 on the loopback interface' };
+
+  for (const [label, env, username] of [
+    ['HOST=127.0.0.1', { HOST: '127.0.0.1' }, 'host_explicit'],
+    ['no HOST in development (the default)', { HOST: undefined }, 'host_default'],
+  ] as const) {
+    it(`with ${label} listens on 127.0.0.1 only, and the logged URL says so`, linuxOnly, async () => {
+      const server = spawnServer({ DATABASE_URL: database.url, PORT: '0', NODE_ENV: 'development', LOG_LEVEL: 'info', ...env });
+      const url = (await server.waitForLog('Parley is listening'))['url'] as string;
+      assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/graphql$/);
+      dataOf(await postGraphQL(url, SignUpDocument, { username, password: PASSWORD }));
+      assert.equal(await accepts('127.0.0.2', Number(new URL(url).port)), false, 'another loopback address is not served');
+      server.child.kill('SIGTERM');
+      assert.deepEqual(await server.waitForExit(), { code: 0, signal: null });
+    });
+  }
+
+  it('with HOST=0.0.0.0 listens on every IPv4 address, and the logged URL names localhost', linuxOnly, async () => {
+    const server = spawnServer({ DATABASE_URL: database.url, PORT: '0', NODE_ENV: 'development', LOG_LEVEL: 'info', HOST: '0.0.0.0' });
+    const url = (await server.waitForLog('Parley is listening'))['url'] as string;
+    assert.match(url, /^http:\/\/localhost:\d+\/graphql$/);
+    assert.equal(await accepts('127.0.0.2', Number(new URL(url).port)), true);
+    server.child.kill('SIGTERM');
+    assert.deepEqual(await server.waitForExit(), { code: 0, signal: null });
+  });
+});
+
+/** Whether a TCP connection to host:port is accepted (false when refused). */
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host, port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', (error: NodeJS.ErrnoException) => (error.code === 'ECONNREFUSED' ? resolve(false) : reject(error)));
+  });
+}
 
 describe('npm start without DATABASE_URL (embedded PostgreSQL)', () => {
   let dataDir: string;
@@ -72,7 +120,10 @@ describe('npm start without DATABASE_URL (embedded PostgreSQL)', () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'parley-embedded-'));
     await chmod(dataDir, 0o755); // as root the embedded server runs as the OS user postgres
   });
-  after(() => rm(dataDir, { recursive: true, force: true }));
+  after(async () => {
+    await stopPostmasterIn(dataDir);
+    await rm(dataDir, { recursive: true, force: true });
+  });
 
   it('keeps data and development tokens across restarts, and cleans up a postmaster left by a killed run', async () => {
     const env = { DATABASE_URL: undefined, JWT_SECRET: undefined, DATA_DIR: dataDir, PORT: '0', NODE_ENV: 'development', LOG_LEVEL: 'info' };
@@ -94,7 +145,7 @@ describe('npm start without DATABASE_URL (embedded PostgreSQL)', () => {
 
     const newPostmasterPid = Number((await readFile(path.join(dataDir, 'postgres/postmaster.pid'), 'utf8')).split('\n')[0]);
     second.child.kill('SIGTERM');
-    assert.deepEqual(await second.exited, { code: 0, signal: null });
+    assert.deepEqual(await second.waitForExit(), { code: 0, signal: null });
     assert.throws(() => process.kill(newPostmasterPid, 0), 'the embedded PostgreSQL is stopped with the server');
     assert.equal(existsSync(path.join(dataDir, 'postgres/postmaster.pid')), false);
   });

@@ -7,6 +7,7 @@ import {
   AddReactionDocument,
   DeleteMessageDocument,
   EditMessageDocument,
+  HistoryDocument,
   RemoveMemberDocument,
   RemoveReactionDocument,
   RoomCursorDocument,
@@ -157,6 +158,13 @@ describe('live payloads under concurrent edits and reactions', () => {
       );
     }
     assert.deepEqual(editedBodies, issuedBodies, 'each message’s edits arrive in the order its author made them');
+    // The live events' reactions (from snapshots taken under the lock) list what history (from SQL) lists, in order.
+    const history = (await owner.http.data(HistoryDocument, { roomId: room.id, first: 10 })).messages.edges.map((e) => e.node);
+    for (const message of messages) {
+      const lastLive = received.findLast((e) => 'message' in e && e.message?.id === message.id) as { message: { reactions: unknown[] } } | undefined;
+      const stored = history.find((m) => m.id === message.id)!;
+      assert.deepEqual(lastLive?.message.reactions.map((r) => JSON.stringify(r)), stored.reactions.map((r) => JSON.stringify({ emoji: r.emoji, count: r.count })));
+    }
     assert.ok(reactionEvents > 30, `enough reaction changes to race (${reactionEvents})`);
   });
 });

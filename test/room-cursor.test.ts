@@ -9,13 +9,12 @@ import {
 } from './__generated__/graphql.js';
 import { createRoom, roomWithMembers, signUp, type TestUser } from './helpers/fixtures.js';
 import { errorCodes } from './helpers/http-client.js';
+import { encodeCursor } from '../src/domain/cursor.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 import { connectWs, type TestWsClient } from './helpers/ws-client.js';
 
-/** The cursor of a seq, as the server encodes it (opaque to clients; tests forge one to go past the room). */
-function forgedCursor(roomId: string, seq: number): string {
-  return Buffer.from(`m1:${roomId}:${seq}`).toString('base64url');
-}
+/** A well-formed cursor of any seq, as the server encodes them (opaque to clients; no server hands out one ahead). */
+const forgedCursor = encodeCursor;
 
 describe('Room.cursor: subscribe after what you read, and miss nothing', () => {
   let server: TestServer;

@@ -30,8 +30,3 @@ export async function queryRows<T>(db: EntityManager, text: string, values: unkn
     throw new QueryFailedError(text, values, error as Error);
   }
 }
-
-/** queryRows as the named prepared statement `name` (see QueryRowsOptions.prepareAs). */
-export function queryPrepared<T>(db: EntityManager, name: string, text: string, values: unknown[]): Promise<T[]> {
-  return queryRows<T>(db, text, values, { prepareAs: name });
-}

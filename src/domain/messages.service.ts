@@ -45,8 +45,8 @@ export interface SendMessageInput {
 export class MessagesService {
   private readonly groupCommits: DataLoader<NewMessage, Message | null> | undefined;
   private readonly changes: RoomChanges;
-  /** Group commits that failed as a whole and were stored one by one (logged at warn each time). */
-  groupCommitFallbacks = 0;
+  /** Group commits that failed as a whole and were stored one by one (reported in each warning). */
+  private groupCommitFallbacks = 0;
 
   constructor(
     private readonly db: DataSource,

@@ -9,7 +9,6 @@ import type { ReactionSummary } from './reaction-summaries.js';
 import { RoomChanges } from './room-changes.js';
 import type { Viewer } from './viewer.js';
 
-export type { ReactionSummary };
 
 /** Reactions: at most one per user per emoji per message; every change is logged and published after commit. */
 export class ReactionsService {

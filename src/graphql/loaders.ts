@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { Message } from '../db/entities/message.entity.js';
 import type { Room } from '../db/entities/room.entity.js';
-import type { ReactionSummary } from '../domain/reactions.service.js';
+import type { ReactionSummary } from '../domain/reaction-summaries.js';
 import { NOT_A_MEMBER, type ReadState } from '../domain/read-state.service.js';
 import type { Services } from '../domain/services.js';
 import type { PublicUser } from '../domain/users.service.js';

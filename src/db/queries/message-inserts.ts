@@ -1,6 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { Message } from '../entities/message.entity.js';
-import { queryPrepared } from '../query-rows.js';
+import { queryRows } from '../query-rows.js';
 
 /** A message to store; `roomId` must be a UUID. */
 export interface NewMessage {
@@ -37,9 +37,8 @@ const MESSAGE_COLUMNS = 'id, room_id, author_id, seq, body, client_message_id, r
 export async function insertMessageOfMember(db: EntityManager, input: NewMessage): Promise<Message | null> {
   let rows: MessageRow[];
   try {
-    rows = await queryPrepared<MessageRow>(
+    rows = await queryRows<MessageRow>(
       db,
-      'parley_insert_message',
       `WITH next AS (
          UPDATE rooms SET last_seq = last_seq + 1
          WHERE id = $1 AND EXISTS (SELECT 1 FROM room_memberships WHERE room_id = $1 AND user_id = $2)
@@ -54,6 +53,7 @@ export async function insertMessageOfMember(db: EntityManager, input: NewMessage
        )
        SELECT * FROM message`,
       [input.roomId, input.authorId, input.body, input.clientMessageId, input.replyToId],
+      { prepareAs: 'parley_insert_message' },
     );
   } catch (error) {
     if (isAuthorNotMember(error)) return null;
@@ -70,9 +70,8 @@ export async function insertMessageOfMember(db: EntityManager, input: NewMessage
  * failure stores none of them (as when a removal committed while it waited: see insertMessageOfMember).
  */
 export async function insertMessagesOfMembers(db: EntityManager, inputs: readonly NewMessage[]): Promise<(Message | null)[]> {
-  const rows = await queryPrepared<MessageRow & { ord: string }>(
+  const rows = await queryRows<MessageRow & { ord: string }>(
     db,
-    'parley_insert_messages',
     `WITH input AS (
        SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::uuid[])
          WITH ORDINALITY AS t(room_id, author_id, body, client_message_id, reply_to_id, ord)
@@ -105,6 +104,7 @@ export async function insertMessagesOfMembers(db: EntityManager, inputs: readonl
       inputs.map((input) => input.clientMessageId),
       inputs.map((input) => input.replyToId),
     ],
+    { prepareAs: 'parley_insert_messages' },
   );
   const stored: (Message | null)[] = inputs.map(() => null);
   for (const row of rows) stored[Number(row.ord) - 1] = toMessage(row);

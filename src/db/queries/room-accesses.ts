@@ -3,7 +3,7 @@ import { isUuid } from '../../domain/ids.js';
 import type { Viewer } from '../../domain/viewer.js';
 import type { MembershipRole } from '../entities/room-membership.entity.js';
 import { Room } from '../entities/room.entity.js';
-import { queryPrepared } from '../query-rows.js';
+import { queryRows } from '../query-rows.js';
 import { lockRoom } from './room-log.js';
 
 /** A room together with where the viewer stands in it. */
@@ -45,9 +45,8 @@ export async function loadRoomAccesses(db: EntityManager, keys: readonly RoomAcc
   const found: (RoomAccess | null)[] = keys.map(() => null);
   const valid = keys.flatMap((key, index) => (isUuid(key.roomId) ? [{ ...key, index }] : []));
   if (valid.length === 0) return found;
-  const rows = await queryPrepared<RoomAccessRow>(
+  const rows = await queryRows<RoomAccessRow>(
     db,
-    'parley_room_accesses',
     `SELECT p.ord, r.id, r.name, r.kind, r.last_seq, r.created_by_id, r.created_at,
             m.role AS viewer_role, m.joined_seq AS viewer_joined_seq, i.user_id IS NOT NULL AS viewer_invited
      FROM unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS p(room_id, user_id, ord)
@@ -55,6 +54,7 @@ export async function loadRoomAccesses(db: EntityManager, keys: readonly RoomAcc
      LEFT JOIN room_memberships m ON m.room_id = r.id AND m.user_id = p.user_id
      LEFT JOIN room_invitations i ON i.room_id = r.id AND i.user_id = p.user_id`,
     [valid.map((key) => key.roomId), valid.map((key) => key.viewerId)],
+    { prepareAs: 'parley_room_accesses' },
   );
   for (const row of rows) {
     const room = Object.assign(new Room(), {

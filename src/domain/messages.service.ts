@@ -5,7 +5,7 @@ import { Message } from '../db/entities/message.entity.js';
 import { MessageReaction } from '../db/entities/message-reaction.entity.js';
 import { BadUserInputError, ForbiddenError, NotFoundError } from './errors.js';
 import { inFlightBatchLoader } from './in-flight-batch-loader.js';
-import { isUuid } from './ids.js';
+import { isUuid } from '../db/ids.js';
 import { validMessageBody } from './message-body.js';
 import { insertMessageOfMember, insertMessagesOfMembers, type NewMessage } from '../db/queries/message-inserts.js';
 import { readHistoryPage, type HistoryArgs, type MessagePage } from './message-history.js';
@@ -15,7 +15,7 @@ import { requireMembership } from './room-access.js';
 import type { RoomEvents } from './room-events.js';
 import { readReactionSnapshot } from '../db/queries/reaction-snapshots.js';
 import { RoomChanges } from './room-changes.js';
-import { messageAddedEvent } from '../db/queries/room-log.js';
+import { messageAddedEvent } from './room-log.js';
 import { isUniqueViolation } from './unique-violation.js';
 import type { Viewer } from './viewer.js';
 

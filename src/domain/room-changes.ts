@@ -1,9 +1,9 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { Message } from '../db/entities/message.entity.js';
 import { lockRoomAccess, type RoomAccess } from '../db/queries/room-accesses.js';
-import { appendRoomEvent, type NewRoomEvent } from '../db/queries/room-log.js';
+import { appendRoomEvent, type NewRoomEvent } from './room-log.js';
 import { NotFoundError } from './errors.js';
-import { isUuid } from './ids.js';
+import { isUuid } from '../db/ids.js';
 import { isVisible, membershipOrFail } from './room-access.js';
 import type { PersistedRoomEvent, RoomEvents } from './room-events.js';
 import type { Viewer } from './viewer.js';

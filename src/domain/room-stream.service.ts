@@ -9,7 +9,7 @@ import { inFlightBatchLoader } from './in-flight-batch-loader.js';
 import { loadRoomAccesses, type RoomAccess, type RoomAccessKey } from '../db/queries/room-accesses.js';
 import { membershipOrFail } from './room-access.js';
 import type { DeliveredRoomEvent } from './room-events.js';
-import { readRoomEventsAfter } from '../db/queries/room-log.js';
+import { readRoomEventsAfter } from './room-log.js';
 import type { Viewer } from './viewer.js';
 
 export interface RoomStreamOptions {

@@ -3,7 +3,7 @@ import { RoomInvitation } from '../db/entities/room-invitation.entity.js';
 import { RoomMembership } from '../db/entities/room-membership.entity.js';
 import { Room, type RoomKind } from '../db/entities/room.entity.js';
 import { BadUserInputError, ForbiddenError, NotFoundError } from './errors.js';
-import { isUuid } from './ids.js';
+import { isUuid } from '../db/ids.js';
 import type { RateLimits } from './rate-limits.js';
 import { requireStorableText } from './storable-text.js';
 import { loadRoomAccess, type RoomAccess } from '../db/queries/room-accesses.js';

@@ -4,7 +4,7 @@ import type { IssuedToken, TokenService } from '../auth/tokens.js';
 import type { PasswordHasher } from '../auth/passwords.js';
 import { User } from '../db/entities/user.entity.js';
 import { BadUserInputError, UnauthenticatedError } from './errors.js';
-import { isUuid } from './ids.js';
+import { isUuid } from '../db/ids.js';
 import type { RateLimits } from './rate-limits.js';
 import { isUniqueViolation } from './unique-violation.js';
 import type { Viewer } from './viewer.js';

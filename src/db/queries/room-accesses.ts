@@ -1,6 +1,5 @@
 import type { EntityManager } from 'typeorm';
-import { isUuid } from '../../domain/ids.js';
-import type { Viewer } from '../../domain/viewer.js';
+import { isUuid } from '../ids.js';
 import type { MembershipRole } from '../entities/room-membership.entity.js';
 import { Room } from '../entities/room.entity.js';
 import { queryRows } from '../query-rows.js';
@@ -71,7 +70,7 @@ export async function loadRoomAccesses(db: EntityManager, keys: readonly RoomAcc
 }
 
 /** A room and the viewer's membership and invitation in one statement; null when the room does not exist. */
-export async function loadRoomAccess(db: EntityManager, viewer: Viewer, roomId: string): Promise<RoomAccess | null> {
+export async function loadRoomAccess(db: EntityManager, viewer: { readonly id: string }, roomId: string): Promise<RoomAccess | null> {
   const [access] = await loadRoomAccesses(db, [{ viewerId: viewer.id, roomId }]);
   return access ?? null;
 }
@@ -80,7 +79,7 @@ export async function loadRoomAccess(db: EntityManager, viewer: Viewer, roomId: 
  * As loadRoomAccess, but locks the room row first (`FOR UPDATE`), so that membership cannot change under the
  * caller until its transaction ends. Use inside a transaction that then appends to the room's log.
  */
-export async function lockRoomAccess(tx: EntityManager, viewer: Viewer, roomId: string): Promise<RoomAccess | null> {
+export async function lockRoomAccess(tx: EntityManager, viewer: { readonly id: string }, roomId: string): Promise<RoomAccess | null> {
   if (!isUuid(roomId)) return null;
   await lockRoom(tx, roomId);
   return loadRoomAccess(tx, viewer, roomId);

@@ -3,14 +3,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MeDocument, SignInDocument, SignUpDocument } from './__generated__/graphql.js';
 import { PASSWORD } from './helpers/fixtures.js';
 import { dataOf, postGraphQL } from './helpers/http-client.js';
-import { processExists, spawnServer as spawn_, stopPostmasterIn, type ServerProcess } from './helpers/server-process.js';
+import { makeEmbeddedDataDir, processExists, removeEmbeddedDataDir, spawnServer as spawn_, type ServerProcess } from './helpers/server-process.js';
 
 const started: ServerProcess[] = [];
 function spawnServer(...args: Parameters<typeof spawn_>): ServerProcess {
@@ -49,15 +48,8 @@ function fatalMessage(server: ServerProcess): string {
 describe('DATA_DIR is owned by one live process', () => {
   let dataDir: string;
   let env: Record<string, string | undefined>;
-  before(async () => {
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'parley-owner-'));
-    await chmod(dataDir, 0o755); // as root the embedded server runs as the OS user postgres
-    env = { DATABASE_URL: undefined, JWT_SECRET: undefined, DATA_DIR: dataDir, PORT: '0', NODE_ENV: 'development', LOG_LEVEL: 'info' };
-  });
-  after(async () => {
-    await stopPostmasterIn(dataDir);
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  before(async () => ({ dataDir, env } = await makeEmbeddedDataDir('parley-owner-')));
+  after(() => removeEmbeddedDataDir(dataDir));
 
   let first: ServerProcess;
   let firstUrl: string;

@@ -11,8 +11,8 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { pino } from 'pino';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres.js';
-import { spawnServer as spawn, stopPostmasterIn, type LogLine, type ServerProcess } from './helpers/server-process.js';
-import { freePort } from '../src/db/postmaster.js';
+import { makeEmbeddedDataDir, removeEmbeddedDataDir, spawnServer as spawn, stopPostmasterIn, type LogLine, type ServerProcess } from './helpers/server-process.js';
+import { freePort } from '../src/db/free-port.js';
 
 const started: ServerProcess[] = [];
 after(() => {
@@ -21,14 +21,8 @@ after(() => {
 
 describe('starting the embedded PostgreSQL', () => {
   let dataDir: string;
-  before(async () => {
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'parley-pgstart-'));
-    await chmod(dataDir, 0o755); // as root the embedded server runs as the OS user postgres
-  });
-  after(async () => {
-    await stopPostmasterIn(dataDir);
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  before(async () => ({ dataDir } = await makeEmbeddedDataDir('parley-pgstart-')));
+  after(() => removeEmbeddedDataDir(dataDir));
 
   it('retries on another port when the chosen one is taken before PostgreSQL binds it', async () => {
     // What happened on a busy CI machine: the port picked as free was in use by the time PostgreSQL bound it.

@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test';
 import { MeDocument, SignUpDocument } from './__generated__/graphql.js';
 import { PASSWORD } from './helpers/fixtures.js';
 import { dataOf, postGraphQL } from './helpers/http-client.js';
-import { processExists, spawnServer as spawn, stopPostmasterIn, type ServerProcess } from './helpers/server-process.js';
+import { makeEmbeddedDataDir, processExists, removeEmbeddedDataDir, spawnServer as spawn, stopPostmasterIn, type ServerProcess } from './helpers/server-process.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-server.js';
 import { connectWs } from './helpers/ws-client.js';
 
@@ -33,15 +33,8 @@ after(() => {
 describe('signals to the process group, with the embedded PostgreSQL', () => {
   let dataDir: string;
   let env: Record<string, string | undefined>;
-  before(async () => {
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'parley-signals-'));
-    await chmod(dataDir, 0o755); // as root the embedded server runs as the OS user postgres
-    env = { DATABASE_URL: undefined, JWT_SECRET: undefined, DATA_DIR: dataDir, PORT: '0', NODE_ENV: 'development', LOG_LEVEL: 'info' };
-  });
-  after(async () => {
-    await stopPostmasterIn(dataDir);
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  before(async () => ({ dataDir, env } = await makeEmbeddedDataDir('parley-signals-')));
+  after(() => removeEmbeddedDataDir(dataDir));
 
   for (const [label, signal, count, viaNpm] of [
     ['npm start and SIGINT to its group (Ctrl-C in a terminal; npm forwards a copy)', 'SIGINT', 1, true],

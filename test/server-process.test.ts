@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { MeDocument, SignInDocument, SignUpDocument } from './__generated__/graphql.js';
 import { PASSWORD } from './helpers/fixtures.js';
 import { dataOf, postGraphQL } from './helpers/http-client.js';
-import { spawnServer as spawn, stopPostmasterIn, type ServerProcess } from './helpers/server-process.js';
+import { makeEmbeddedDataDir, removeEmbeddedDataDir, spawnServer as spawn, type ServerProcess } from './helpers/server-process.js';
 import { createTestDatabase, type TestDatabase } from './helpers/test-server.js';
 import { connectWs } from './helpers/ws-client.js';
 
@@ -116,14 +115,8 @@ function accepts(host: string, port: number): Promise<boolean> {
 
 describe('npm start without DATABASE_URL (embedded PostgreSQL)', () => {
   let dataDir: string;
-  before(async () => {
-    dataDir = await mkdtemp(path.join(os.tmpdir(), 'parley-embedded-'));
-    await chmod(dataDir, 0o755); // as root the embedded server runs as the OS user postgres
-  });
-  after(async () => {
-    await stopPostmasterIn(dataDir);
-    await rm(dataDir, { recursive: true, force: true });
-  });
+  before(async () => ({ dataDir } = await makeEmbeddedDataDir('parley-embedded-')));
+  after(() => removeEmbeddedDataDir(dataDir));
 
   it('keeps data and development tokens across restarts, and cleans up a postmaster left by a killed run', async () => {
     const env = { DATABASE_URL: undefined, JWT_SECRET: undefined, DATA_DIR: dataDir, PORT: '0', NODE_ENV: 'development', LOG_LEVEL: 'info' };

@@ -4,7 +4,9 @@ import { mkdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../logger.js';
 import { lockDataDir, type DataDirOwner } from './data-dir-lock.js';
-import { atExit, freePort, initialise, postgresBinaries, postgresUser, startPostmaster, stopLeftoverPostmaster } from './postmaster.js';
+import { initialise, postgresBinaries, postgresUser, startPostmaster, stopLeftoverPostmaster } from './postmaster.js';
+import { atExit } from './exit-cleanups.js';
+import { freePort } from './free-port.js';
 
 /** A running embedded PostgreSQL cluster, owned by this process. */
 export interface EmbeddedDatabase {

@@ -2,13 +2,13 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { chown, mkdir, readFile, readlink, realpath, rm, unlink, writeFile } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { Logger } from '../logger.js';
 import { processExists } from './data-dir-lock.js';
+import { atExit } from './exit-cleanups.js';
 
 // The embedded PostgreSQL's processes: its binaries, initdb, and the postmaster, started in a process group of its
 // own, stopped by this process, every step bounded in time.
@@ -331,27 +331,4 @@ function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   } catch {
     signalProcess(child, signal);
   }
-}
-
-const exitCleanups = new Set<() => void>();
-/** Runs `cleanup` if the process exits before the returned function is called. */
-export function atExit(cleanup: () => void): () => void {
-  if (exitCleanups.size === 0 && process.listeners('exit').every((l) => l !== runExitCleanups)) process.on('exit', runExitCleanups);
-  exitCleanups.add(cleanup);
-  return () => exitCleanups.delete(cleanup);
-}
-function runExitCleanups(): void {
-  for (const cleanup of exitCleanups) cleanup();
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }

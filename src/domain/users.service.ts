@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { DataSource, Repository } from 'typeorm';
+import { IsNull, type DataSource, type Repository } from 'typeorm';
 import type { IssuedToken, TokenService } from '../auth/tokens.js';
 import type { PasswordHasher } from '../auth/passwords.js';
 import { User } from '../db/entities/user.entity.js';
@@ -17,7 +17,10 @@ const BAD_CREDENTIALS = 'Invalid username or password';
 /** What anyone may know about a user: what the GraphQL `User` type shows. */
 export interface PublicUser {
   readonly id: string;
+  /** `deleted user` for a deleted account's placeholder. */
   readonly username: string;
+  /** A deleted account's placeholder. */
+  readonly deleted: boolean;
 }
 
 export interface Session extends IssuedToken {
@@ -63,7 +66,7 @@ export class UsersService {
       if (isUniqueViolation(error, 'users_username_lower_key')) throw usernameTaken(); // lost a race
       throw error;
     }
-    return { user: { id: user.id, username: user.username }, ...(await this.tokens.issue(user.id, user.tokenVersion)) };
+    return { user: publicUser(user), ...(await this.tokens.issue(user.id, user.tokenVersion)) };
   }
 
   /**
@@ -75,14 +78,14 @@ export class UsersService {
       const user = USERNAME.test(username) ? await this.findByUsername(username) : null;
       const matches = await this.passwords.verify(user?.passwordHash ?? undefined, password);
       if (!user || !matches) throw new UnauthenticatedError(BAD_CREDENTIALS);
-      return { user: { id: user.id, username: user.username }, ...(await this.tokens.issue(user.id, user.tokenVersion)) };
+      return { user: publicUser(user), ...(await this.tokens.issue(user.id, user.tokenVersion)) };
     });
   }
 
   /** The user behind a verified token and the user's current token version; null when the account is gone. */
   async findViewer(userId: string): Promise<{ viewer: Viewer; tokenVersion: number } | null> {
     if (!isUuid(userId)) return null;
-    const user = await this.users.findOne({ where: { id: userId }, select: { id: true, username: true, tokenVersion: true } });
+    const user = await this.users.findOne({ where: { id: userId, deletedAt: IsNull() }, select: { id: true, username: true, tokenVersion: true } });
     return user ? { viewer: { id: user.id, username: user.username }, tokenVersion: user.tokenVersion } : null;
   }
 
@@ -113,9 +116,9 @@ export class UsersService {
 
   /** A fresh token for a signed-in viewer, under the current token version. */
   async refreshToken(viewer: Viewer): Promise<Session> {
-    const user = await this.users.findOne({ where: { id: viewer.id }, select: { id: true, username: true, tokenVersion: true } });
+    const user = await this.users.findOne({ where: { id: viewer.id, deletedAt: IsNull() } });
     if (!user) throw new UnauthenticatedError('Invalid token');
-    return { user: { id: user.id, username: user.username }, ...(await this.tokens.issue(user.id, user.tokenVersion)) };
+    return { user: publicUser(user), ...(await this.tokens.issue(user.id, user.tokenVersion)) };
   }
 
   /**
@@ -136,7 +139,7 @@ export class UsersService {
   /** The viewer's own account. @throws UnauthenticatedError when it was deleted after the token was issued. */
   async me(viewer: Viewer): Promise<PublicUser> {
     const [user] = await this.findByIds([viewer.id]);
-    if (!user) throw new UnauthenticatedError('Your account no longer exists');
+    if (!user || user.deleted) throw new UnauthenticatedError('Your account no longer exists');
     return user;
   }
 
@@ -144,12 +147,23 @@ export class UsersService {
   async findByIds(ids: readonly string[]): Promise<PublicUser[]> {
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return [];
-    return this.users.query('SELECT id, username FROM users WHERE id = ANY($1::uuid[])', [valid]);
+    return this.users.query(
+      `SELECT id, username, deleted_at IS NOT NULL AS deleted FROM users WHERE id = ANY($1::uuid[])`,
+      [valid],
+    );
   }
 
   private findByUsername(username: string): Promise<User | null> {
-    return this.users.createQueryBuilder('user').where('lower(user.username) = lower(:username)', { username }).getOne();
+    return this.users
+      .createQueryBuilder('user')
+      .where('lower(user.username) = lower(:username) AND user.deleted_at IS NULL', { username })
+      .getOne();
   }
+}
+
+/** The GraphQL view of an account row. */
+export function publicUser(user: User): PublicUser {
+  return { id: user.id, username: user.username, deleted: user.deletedAt !== null };
 }
 
 function usernameTaken(): BadUserInputError {

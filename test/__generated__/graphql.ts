@@ -6,7 +6,10 @@ export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' |
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
 /** Who may see and join a room. */
 export type RoomKind =
-  /** A conversation between two users (not available yet: creating one is BAD_USER_INPUT). */
+  /**
+   * A conversation between two users (or a note to oneself), opened with `openDirectRoom`: visible only to them,
+   * nobody joins, is invited to, leaves or renames it; `hideRoom` takes it off `rooms` until its next message.
+   */
   | 'DIRECT'
   /** Invisible to everyone except its members and the users they invited. */
   | 'PRIVATE'

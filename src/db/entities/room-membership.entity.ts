@@ -29,6 +29,13 @@ export class RoomMembership {
   @Column({ name: 'last_read_seq', type: 'integer', default: 0 })
   lastReadSeq: number;
 
+  /**
+   * DIRECT rooms: set by `hideRoom` to the room's lastSeq then; the room is hidden from `rooms` until a message
+   * with a later seq arrives (checked when listing, so sends pay nothing for it).
+   */
+  @Column({ name: 'hidden_seq', type: 'integer', nullable: true })
+  hiddenSeq: number | null;
+
   @ManyToOne(() => Room, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'room_id' })
   room?: Relation<Room>;

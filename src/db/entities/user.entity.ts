@@ -1,6 +1,10 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 
-/** An account. Usernames are unique ignoring case (a functional index created by the migration). */
+/**
+ * An account. Usernames of live accounts are unique ignoring case (a partial functional index created by the
+ * migrations). A deleted account stays as a placeholder row (`deletedAt` set, username `deleted user`, no
+ * credentials) so that its messages and the events naming it stay readable.
+ */
 @Entity({ name: 'users' })
 @Index('users_username_lower_key', { synchronize: false })
 @Index('users_external_identity_key', ['externalIssuer', 'externalSubject'], { unique: true })
@@ -28,4 +32,12 @@ export class User {
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
+
+  /** When the user was last connected: written when the user goes offline, never per heartbeat. */
+  @Column({ name: 'last_seen_at', type: 'timestamptz', nullable: true })
+  lastSeenAt: Date | null;
+
+  /** When the account was deleted; the row is then the account's placeholder. */
+  @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true })
+  deletedAt: Date | null;
 }

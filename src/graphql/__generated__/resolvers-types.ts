@@ -4,6 +4,8 @@ import type { PublicUser as PublicUserEntity } from '../../domain/users.service.
 import type { Room as RoomEntity } from '../../db/entities/room.entity.js';
 import type { Message as MessageEntity } from '../../db/entities/message.entity.js';
 import type { ReactionSummary as ReactionSummaryEntity } from '../../domain/reaction-summaries.js';
+import type { RoomMember as RoomMemberEntity } from '../../domain/room-members.js';
+import type { Presence as PresenceEntity, PresenceChange as PresenceChangeEntity } from '../../domain/presence.js';
 import type { DeliveredRoomEvent as DeliveredRoomEventEntity, PersistedRoomEvent as PersistedRoomEventEntity, TypingChangedEvent as TypingChangedEventEntity, ReadReceiptEvent as ReadReceiptEventEntity, ResyncRequiredEvent as ResyncRequiredEventEntity } from '../../domain/room-events.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
@@ -56,6 +58,10 @@ export type MemberLeft = RoomEvent & {
   seq: Scalars['Int']['output'];
   user?: Maybe<User>;
 };
+
+export type MemberRole =
+  | 'MEMBER'
+  | 'OWNER';
 
 export type Message = {
   __typename?: 'Message';
@@ -132,20 +138,48 @@ export type Mutation = {
    * token's expiry, which it returns. Another user's token: FORBIDDEN; over HTTP: BAD_USER_INPUT.
    */
   authenticate: Scalars['DateTime']['output'];
+  /**
+   * Block a user: they cannot open a DIRECT room with the viewer or send to an existing one (FORBIDDEN), and see the
+   * viewer OFFLINE. Shared public and private rooms are unaffected. False when already blocked.
+   */
+  blockUser: Scalars['Boolean']['output'];
+  /**
+   * Set a new password (the same rules as `signUp`; the current one is checked and rate-limited like `signIn`).
+   * Returns a fresh token; every other token of the account is revoked and its sockets close with 4403 "Signed out".
+   */
+  changePassword: AuthPayload;
   /** Create a room (name: 1-100 characters after trimming); the creator becomes its owner. */
   createRoom: Room;
+  /**
+   * Delete the account (the password is checked and rate-limited like `signIn`). Its memberships, invitations,
+   * reactions, blocks, read state and credentials are removed; its messages stay in history under a placeholder
+   * user (`deleted: true`); rooms it owned pass to their longest-standing member, or are closed when it was the last;
+   * the username becomes free; every socket of the account closes with 4403.
+   */
+  deleteAccount: Scalars['Boolean']['output'];
   /** Delete a message (its author or the room owner): the text is removed and a tombstone stays in history. */
   deleteMessage: Message;
   /** Replace the body of your own message; sets `editedAt`. */
   editMessage: Message;
+  /** Take a DIRECT room off `rooms` until its next message. False when it was hidden already. */
+  hideRoom: Scalars['Boolean']['output'];
   /** Invite a user to a room the viewer is a member of. A private room becomes visible to the invitee, who may then join it. */
   inviteToRoom: Room;
   /** Join a public room, or a private room the viewer was invited to. Joining twice is harmless. */
   joinRoom: Room;
-  /** Leave a room. Returns false when the viewer was not a member. */
+  /**
+   * Leave a room. Returns false when the viewer was not a member. An owner who leaves passes ownership to the
+   * longest-standing member; a room whose last member leaves is closed (nobody can join it). DIRECT rooms cannot be
+   * left (BAD_USER_INPUT): use `hideRoom`.
+   */
   leaveRoom: Scalars['Boolean']['output'];
   /** Move your read position to `seq` (a seq of this room); it never moves backwards. */
   markRead: Room;
+  /**
+   * The DIRECT room of the viewer and `userId` (the viewer's own id: a note-to-self room): the same room whichever of
+   * the two opens it, created on first use. NOT_FOUND for an unknown or deleted user and for one who blocked the viewer.
+   */
+  openDirectRoom: Room;
   /** A fresh token for the viewer, for the token this request or socket authenticated with while it is still valid. */
   refreshToken: AuthPayload;
   /** Remove a member (owner only). Their subscriptions to the room end at once. False when they were not a member. */
@@ -156,9 +190,12 @@ export type Mutation = {
   /**
    * Send a message to a room the viewer is a member of. The body is trimmed and must be 1 to MESSAGE_MAX_LENGTH
    * characters. `clientMessageId` (at most 64 characters) makes the send idempotent: a retry with the same id
-   * returns the original message and stores nothing new.
+   * returns the original message and stores nothing new. In a DIRECT room whose other participant blocked the
+   * viewer (or was deleted): FORBIDDEN.
    */
   sendMessage: Message;
+  /** ONLINE (clear a manual status), AWAY, or OFFLINE (appear offline while connected). Lasts while the user is connected. */
+  setStatus: Presence;
   /** Tell the room's other members you are typing (refresh within 6 s to keep it on) or stopped. */
   setTyping: Scalars['Boolean']['output'];
   /** Sign in; an unknown username and a wrong password give the same UNAUTHENTICATED error. */
@@ -167,6 +204,8 @@ export type Mutation = {
   signOut: Scalars['Boolean']['output'];
   /** Create an account. Username: 3-32 of `A-Z a-z 0-9 _ . -`, unique ignoring case. Password: 8-128 characters. */
   signUp: AuthPayload;
+  /** False when the user was not blocked. */
+  unblockUser: Scalars['Boolean']['output'];
 };
 
 
@@ -181,9 +220,25 @@ export type MutationAuthenticateArgs = {
 };
 
 
+export type MutationBlockUserArgs = {
+  userId: Scalars['ID']['input'];
+};
+
+
+export type MutationChangePasswordArgs = {
+  currentPassword: Scalars['String']['input'];
+  newPassword: Scalars['String']['input'];
+};
+
+
 export type MutationCreateRoomArgs = {
   kind?: InputMaybe<RoomKind>;
   name: Scalars['String']['input'];
+};
+
+
+export type MutationDeleteAccountArgs = {
+  password: Scalars['String']['input'];
 };
 
 
@@ -195,6 +250,11 @@ export type MutationDeleteMessageArgs = {
 export type MutationEditMessageArgs = {
   body: Scalars['String']['input'];
   messageId: Scalars['ID']['input'];
+};
+
+
+export type MutationHideRoomArgs = {
+  roomId: Scalars['ID']['input'];
 };
 
 
@@ -217,6 +277,11 @@ export type MutationLeaveRoomArgs = {
 export type MutationMarkReadArgs = {
   roomId: Scalars['ID']['input'];
   seq: Scalars['Int']['input'];
+};
+
+
+export type MutationOpenDirectRoomArgs = {
+  userId: Scalars['ID']['input'];
 };
 
 
@@ -246,6 +311,11 @@ export type MutationSendMessageArgs = {
 };
 
 
+export type MutationSetStatusArgs = {
+  status: PresenceStatus;
+};
+
+
 export type MutationSetTypingArgs = {
   isTyping: Scalars['Boolean']['input'];
   roomId: Scalars['ID']['input'];
@@ -263,6 +333,11 @@ export type MutationSignUpArgs = {
   username: Scalars['String']['input'];
 };
 
+
+export type MutationUnblockUserArgs = {
+  userId: Scalars['ID']['input'];
+};
+
 export type PageInfo = {
   __typename?: 'PageInfo';
   endCursor?: Maybe<Scalars['String']['output']>;
@@ -271,8 +346,31 @@ export type PageInfo = {
   startCursor?: Maybe<Scalars['String']['output']>;
 };
 
+export type Presence = {
+  __typename?: 'Presence';
+  /** When the user was last connected; null while connected or never seen. */
+  lastSeenAt?: Maybe<Scalars['DateTime']['output']>;
+  status: PresenceStatus;
+};
+
+export type PresenceChanged = {
+  __typename?: 'PresenceChanged';
+  presence: Presence;
+  user: User;
+};
+
+export type PresenceStatus =
+  /** Set by the user (clients set it when idle). */
+  | 'AWAY'
+  /** No socket connected for PRESENCE_OFFLINE_GRACE, or set by the user to appear offline while connected. */
+  | 'OFFLINE'
+  /** At least one socket of the user is connected and the user has not set another status. */
+  | 'ONLINE';
+
 export type Query = {
   __typename?: 'Query';
+  /** The users the viewer has blocked, by username. */
+  blockedUsers: Array<User>;
   /** The signed-in user. */
   me: User;
   /**
@@ -281,12 +379,24 @@ export type Query = {
    * A page holds at most 100 messages. A cursor naming a seq the room has not reached is BAD_USER_INPUT.
    */
   messages: MessageConnection;
+  /**
+   * Public rooms, for discovery: name matches `search` (case-insensitive substring) when given; most members first,
+   * then name. Rooms nobody is a member of any more are not listed. At most 50 per page (default 20).
+   */
+  publicRooms: RoomConnection;
   /** A room the viewer can see, or null when it does not exist or is private to others. */
   room?: Maybe<Room>;
   /** Rooms the viewer has been invited to and has not joined yet. */
   roomInvitations: Array<Room>;
-  /** The rooms the viewer is a member of, oldest membership first. */
+  /** The rooms the viewer is a member of, oldest membership first; DIRECT rooms hidden with `hideRoom` only when `includeHidden`. */
   rooms: Array<Room>;
+  /** A user by id (a deleted account's placeholder too), or null when there is none. */
+  user?: Maybe<User>;
+  /**
+   * Users whose username starts with `search` (case-insensitive, at least 1 character), for invitations and DMs;
+   * deleted accounts are not listed. At most 50 per page (default 20).
+   */
+  users: UserConnection;
 };
 
 
@@ -299,8 +409,32 @@ export type QueryMessagesArgs = {
 };
 
 
+export type QueryPublicRoomsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  search?: InputMaybe<Scalars['String']['input']>;
+};
+
+
 export type QueryRoomArgs = {
   id: Scalars['ID']['input'];
+};
+
+
+export type QueryRoomsArgs = {
+  includeHidden?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+
+export type QueryUserArgs = {
+  id: Scalars['ID']['input'];
+};
+
+
+export type QueryUsersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  search: Scalars['String']['input'];
 };
 
 export type Reaction = {
@@ -356,21 +490,51 @@ export type Room = {
    */
   cursor: Scalars['String']['output'];
   id: Scalars['ID']['output'];
+  /** Whether the viewer is a member. */
+  isMember: Scalars['Boolean']['output'];
   kind: RoomKind;
   /** The viewer's read position (see `markRead`); 0 when the viewer is not a member. */
   lastReadSeq: Scalars['Int']['output'];
   /** The seq of the room's latest logged event (0 while it has none). Every message, edit, deletion, reaction, membership change and rename takes the next seq. */
   lastSeq: Scalars['Int']['output'];
+  /** How many users are members now. */
+  memberCount: Scalars['Int']['output'];
+  /**
+   * The member list, owner first, then by username; at most 100 per page (default 50). Visible to whoever can see
+   * the room.
+   */
+  members: RoomMemberConnection;
+  /** The room's name; for a DIRECT room the peer's username, so it depends on who asks. */
   name: Scalars['String']['output'];
+  /** DIRECT rooms: the other participant (the viewer for a note-to-self room). Null for other kinds. */
+  peer?: Maybe<User>;
   /** Messages by others after `lastReadSeq` that are not deleted; 0 when the viewer is not a member. */
   unreadCount: Scalars['Int']['output'];
+};
+
+
+export type RoomMembersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+export type RoomConnection = {
+  __typename?: 'RoomConnection';
+  edges: Array<RoomEdge>;
+  pageInfo: PageInfo;
+};
+
+export type RoomEdge = {
+  __typename?: 'RoomEdge';
+  cursor: Scalars['String']['output'];
+  node: Room;
 };
 
 /**
  * Something that happened in a room. Persisted events (everything but TypingChanged and ReadReceipt) carry the
  * room's `seq` and a `cursor` to resume after; they are delivered exactly once, in seq order, and replayed on resume.
- * Ephemeral events have neither and are never replayed. Fields naming a user are null when that account no longer
- * exists.
+ * Ephemeral events have neither and are never replayed. A user a field names
+ * whose account was deleted since is its placeholder (`User.deleted`).
  */
 export type RoomEvent = {
   at: Scalars['DateTime']['output'];
@@ -380,12 +544,35 @@ export type RoomEvent = {
 
 /** Who may see and join a room. */
 export type RoomKind =
-  /** A conversation between two users (not available yet: creating one is BAD_USER_INPUT). */
+  /**
+   * A conversation between two users (or a note to oneself), opened with `openDirectRoom`: visible only to them,
+   * nobody joins, is invited to, leaves or renames it; `hideRoom` takes it off `rooms` until its next message.
+   */
   | 'DIRECT'
   /** Invisible to everyone except its members and the users they invited. */
   | 'PRIVATE'
   /** Anyone signed in can see and join it. */
   | 'PUBLIC';
+
+export type RoomMember = {
+  __typename?: 'RoomMember';
+  joinedAt: Scalars['DateTime']['output'];
+  role: MemberRole;
+  user: User;
+};
+
+/** Owner first, then by username (ignoring letter case). */
+export type RoomMemberConnection = {
+  __typename?: 'RoomMemberConnection';
+  edges: Array<RoomMemberEdge>;
+  pageInfo: PageInfo;
+};
+
+export type RoomMemberEdge = {
+  __typename?: 'RoomMemberEdge';
+  cursor: Scalars['String']['output'];
+  node: RoomMember;
+};
 
 export type RoomUpdated = RoomEvent & {
   __typename?: 'RoomUpdated';
@@ -407,6 +594,11 @@ export type Subscription = {
    */
   messageAdded: Message;
   /**
+   * Presence of the given users (1 to 100 ids; unknown ids are NOT_FOUND): the current state of each first, then
+   * every change, at most one per user per PRESENCE_THROTTLE and only when the status really changed.
+   */
+  presence: PresenceChanged;
+  /**
    * Everything that happens in a room (members only), one stream: persisted events exactly once in seq order, plus
    * ephemeral typing and read receipts. With `after`, replays every event after that cursor first, then continues
    * live with no gap; more than REPLAY_LIMIT events behind, a ResyncRequired comes instead of the replay. Ends with
@@ -421,6 +613,11 @@ export type Subscription = {
 export type SubscriptionMessageAddedArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   roomId: Scalars['ID']['input'];
+};
+
+
+export type SubscriptionPresenceArgs = {
+  userIds: Array<Scalars['ID']['input']>;
 };
 
 
@@ -441,8 +638,28 @@ export type TypingChanged = RoomEvent & {
 
 export type User = {
   __typename?: 'User';
+  /** Whether the viewer has blocked this user. */
+  blockedByMe: Scalars['Boolean']['output'];
+  /** True for the placeholder a deleted account leaves behind: its messages stay in history under it. */
+  deleted: Scalars['Boolean']['output'];
   id: Scalars['ID']['output'];
+  /** Whether the user is connected, away or offline (see the `presence` subscription). */
+  presence: Presence;
+  /** For a deleted account: `deleted user` (the name it had is free for anyone to take). */
   username: Scalars['String']['output'];
+};
+
+/** Users in ascending username order (ignoring letter case). */
+export type UserConnection = {
+  __typename?: 'UserConnection';
+  edges: Array<UserEdge>;
+  pageInfo: PageInfo;
+};
+
+export type UserEdge = {
+  __typename?: 'UserEdge';
+  cursor: Scalars['String']['output'];
+  node: User;
 };
 
 
@@ -526,6 +743,7 @@ export type ResolversTypes = {
   MemberInvited: ResolverTypeWrapper<PersistedRoomEventEntity>;
   MemberJoined: ResolverTypeWrapper<PersistedRoomEventEntity>;
   MemberLeft: ResolverTypeWrapper<PersistedRoomEventEntity>;
+  MemberRole: MemberRole;
   Message: ResolverTypeWrapper<MessageEntity>;
   MessageAdded: ResolverTypeWrapper<PersistedRoomEventEntity>;
   MessageConnection: ResolverTypeWrapper<Omit<MessageConnection, 'edges'> & { edges: Array<ResolversTypes['MessageEdge']> }>;
@@ -534,19 +752,29 @@ export type ResolversTypes = {
   MessageEdited: ResolverTypeWrapper<PersistedRoomEventEntity>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
+  Presence: ResolverTypeWrapper<PresenceEntity>;
+  PresenceChanged: ResolverTypeWrapper<PresenceChangeEntity>;
+  PresenceStatus: PresenceStatus;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Reaction: ResolverTypeWrapper<ReactionSummaryEntity>;
   ReactionChanged: ResolverTypeWrapper<PersistedRoomEventEntity>;
   ReadReceipt: ResolverTypeWrapper<ReadReceiptEventEntity>;
   ResyncRequired: ResolverTypeWrapper<ResyncRequiredEventEntity>;
   Room: ResolverTypeWrapper<RoomEntity>;
+  RoomConnection: ResolverTypeWrapper<Omit<RoomConnection, 'edges'> & { edges: Array<ResolversTypes['RoomEdge']> }>;
+  RoomEdge: ResolverTypeWrapper<Omit<RoomEdge, 'node'> & { node: ResolversTypes['Room'] }>;
   RoomEvent: ResolverTypeWrapper<DeliveredRoomEventEntity>;
   RoomKind: RoomKind;
+  RoomMember: ResolverTypeWrapper<RoomMemberEntity>;
+  RoomMemberConnection: ResolverTypeWrapper<Omit<RoomMemberConnection, 'edges'> & { edges: Array<ResolversTypes['RoomMemberEdge']> }>;
+  RoomMemberEdge: ResolverTypeWrapper<Omit<RoomMemberEdge, 'node'> & { node: ResolversTypes['RoomMember'] }>;
   RoomUpdated: ResolverTypeWrapper<PersistedRoomEventEntity>;
   String: ResolverTypeWrapper<Scalars['String']['output']>;
   Subscription: ResolverTypeWrapper<Record<PropertyKey, never>>;
   TypingChanged: ResolverTypeWrapper<TypingChangedEventEntity>;
   User: ResolverTypeWrapper<PublicUserEntity>;
+  UserConnection: ResolverTypeWrapper<Omit<UserConnection, 'edges'> & { edges: Array<ResolversTypes['UserEdge']> }>;
+  UserEdge: ResolverTypeWrapper<Omit<UserEdge, 'node'> & { node: ResolversTypes['User'] }>;
 };
 
 /** Mapping between all available schema types and the resolvers parents */
@@ -567,18 +795,27 @@ export type ResolversParentTypes = {
   MessageEdited: PersistedRoomEventEntity;
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
+  Presence: PresenceEntity;
+  PresenceChanged: PresenceChangeEntity;
   Query: Record<PropertyKey, never>;
   Reaction: ReactionSummaryEntity;
   ReactionChanged: PersistedRoomEventEntity;
   ReadReceipt: ReadReceiptEventEntity;
   ResyncRequired: ResyncRequiredEventEntity;
   Room: RoomEntity;
+  RoomConnection: Omit<RoomConnection, 'edges'> & { edges: Array<ResolversParentTypes['RoomEdge']> };
+  RoomEdge: Omit<RoomEdge, 'node'> & { node: ResolversParentTypes['Room'] };
   RoomEvent: DeliveredRoomEventEntity;
+  RoomMember: RoomMemberEntity;
+  RoomMemberConnection: Omit<RoomMemberConnection, 'edges'> & { edges: Array<ResolversParentTypes['RoomMemberEdge']> };
+  RoomMemberEdge: Omit<RoomMemberEdge, 'node'> & { node: ResolversParentTypes['RoomMember'] };
   RoomUpdated: PersistedRoomEventEntity;
   String: Scalars['String']['output'];
   Subscription: Record<PropertyKey, never>;
   TypingChanged: TypingChangedEventEntity;
   User: PublicUserEntity;
+  UserConnection: Omit<UserConnection, 'edges'> & { edges: Array<ResolversParentTypes['UserEdge']> };
+  UserEdge: Omit<UserEdge, 'node'> & { node: ResolversParentTypes['User'] };
 };
 
 export type RoomStreamDirectiveArgs = { };
@@ -678,22 +915,29 @@ export type MessageEditedResolvers<ContextType = GraphQLContext, ParentType exte
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
   addReaction?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationAddReactionArgs, 'emoji' | 'messageId'>>;
   authenticate?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType, RequireFields<MutationAuthenticateArgs, 'token'>>;
+  blockUser?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationBlockUserArgs, 'userId'>>;
+  changePassword?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationChangePasswordArgs, 'currentPassword' | 'newPassword'>>;
   createRoom?: Resolver<ResolversTypes['Room'], ParentType, ContextType, RequireFields<MutationCreateRoomArgs, 'kind' | 'name'>>;
+  deleteAccount?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationDeleteAccountArgs, 'password'>>;
   deleteMessage?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationDeleteMessageArgs, 'messageId'>>;
   editMessage?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationEditMessageArgs, 'body' | 'messageId'>>;
+  hideRoom?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationHideRoomArgs, 'roomId'>>;
   inviteToRoom?: Resolver<ResolversTypes['Room'], ParentType, ContextType, RequireFields<MutationInviteToRoomArgs, 'roomId' | 'userId'>>;
   joinRoom?: Resolver<ResolversTypes['Room'], ParentType, ContextType, RequireFields<MutationJoinRoomArgs, 'roomId'>>;
   leaveRoom?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationLeaveRoomArgs, 'roomId'>>;
   markRead?: Resolver<ResolversTypes['Room'], ParentType, ContextType, RequireFields<MutationMarkReadArgs, 'roomId' | 'seq'>>;
+  openDirectRoom?: Resolver<ResolversTypes['Room'], ParentType, ContextType, RequireFields<MutationOpenDirectRoomArgs, 'userId'>>;
   refreshToken?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType>;
   removeMember?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationRemoveMemberArgs, 'roomId' | 'userId'>>;
   removeReaction?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationRemoveReactionArgs, 'emoji' | 'messageId'>>;
   renameRoom?: Resolver<ResolversTypes['Room'], ParentType, ContextType, RequireFields<MutationRenameRoomArgs, 'name' | 'roomId'>>;
   sendMessage?: Resolver<ResolversTypes['Message'], ParentType, ContextType, RequireFields<MutationSendMessageArgs, 'body' | 'roomId'>>;
+  setStatus?: Resolver<ResolversTypes['Presence'], ParentType, ContextType, RequireFields<MutationSetStatusArgs, 'status'>>;
   setTyping?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationSetTypingArgs, 'isTyping' | 'roomId'>>;
   signIn?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignInArgs, 'password' | 'username'>>;
   signOut?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   signUp?: Resolver<ResolversTypes['AuthPayload'], ParentType, ContextType, RequireFields<MutationSignUpArgs, 'password' | 'username'>>;
+  unblockUser?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType, RequireFields<MutationUnblockUserArgs, 'userId'>>;
 };
 
 export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PageInfo'] = ResolversParentTypes['PageInfo']> = {
@@ -703,12 +947,26 @@ export type PageInfoResolvers<ContextType = GraphQLContext, ParentType extends R
   startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 };
 
+export type PresenceResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Presence'] = ResolversParentTypes['Presence']> = {
+  lastSeenAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['PresenceStatus'], ParentType, ContextType>;
+};
+
+export type PresenceChangedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['PresenceChanged'] = ResolversParentTypes['PresenceChanged']> = {
+  presence?: Resolver<ResolversTypes['Presence'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+};
+
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
+  blockedUsers?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
   me?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
   messages?: Resolver<ResolversTypes['MessageConnection'], ParentType, ContextType, RequireFields<QueryMessagesArgs, 'roomId'>>;
+  publicRooms?: Resolver<ResolversTypes['RoomConnection'], ParentType, ContextType, Partial<QueryPublicRoomsArgs>>;
   room?: Resolver<Maybe<ResolversTypes['Room']>, ParentType, ContextType, RequireFields<QueryRoomArgs, 'id'>>;
   roomInvitations?: Resolver<Array<ResolversTypes['Room']>, ParentType, ContextType>;
-  rooms?: Resolver<Array<ResolversTypes['Room']>, ParentType, ContextType>;
+  rooms?: Resolver<Array<ResolversTypes['Room']>, ParentType, ContextType, RequireFields<QueryRoomsArgs, 'includeHidden'>>;
+  user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
+  users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, RequireFields<QueryUsersArgs, 'search'>>;
 };
 
 export type ReactionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Reaction'] = ResolversParentTypes['Reaction']> = {
@@ -748,15 +1006,45 @@ export type ResyncRequiredResolvers<ContextType = GraphQLContext, ParentType ext
 export type RoomResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Room'] = ResolversParentTypes['Room']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  isMember?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   kind?: Resolver<ResolversTypes['RoomKind'], ParentType, ContextType>;
   lastReadSeq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   lastSeq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  memberCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  members?: Resolver<ResolversTypes['RoomMemberConnection'], ParentType, ContextType, Partial<RoomMembersArgs>>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  peer?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   unreadCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type RoomConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RoomConnection'] = ResolversParentTypes['RoomConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['RoomEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type RoomEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RoomEdge'] = ResolversParentTypes['RoomEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Room'], ParentType, ContextType>;
 };
 
 export type RoomEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RoomEvent'] = ResolversParentTypes['RoomEvent']> = {
   __resolveType: TypeResolveFn<'MemberInvited' | 'MemberJoined' | 'MemberLeft' | 'MessageAdded' | 'MessageDeleted' | 'MessageEdited' | 'ReactionChanged' | 'ReadReceipt' | 'ResyncRequired' | 'RoomUpdated' | 'TypingChanged', ParentType, ContextType>;
+};
+
+export type RoomMemberResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RoomMember'] = ResolversParentTypes['RoomMember']> = {
+  joinedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  role?: Resolver<ResolversTypes['MemberRole'], ParentType, ContextType>;
+  user?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
+};
+
+export type RoomMemberConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RoomMemberConnection'] = ResolversParentTypes['RoomMemberConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['RoomMemberEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type RoomMemberEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RoomMemberEdge'] = ResolversParentTypes['RoomMemberEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['RoomMember'], ParentType, ContextType>;
 };
 
 export type RoomUpdatedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RoomUpdated'] = ResolversParentTypes['RoomUpdated']> = {
@@ -770,6 +1058,7 @@ export type RoomUpdatedResolvers<ContextType = GraphQLContext, ParentType extend
 
 export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
   messageAdded?: SubscriptionResolver<ResolversTypes['Message'], "messageAdded", ParentType, ContextType, RequireFields<SubscriptionMessageAddedArgs, 'roomId'>>;
+  presence?: SubscriptionResolver<ResolversTypes['PresenceChanged'], "presence", ParentType, ContextType, RequireFields<SubscriptionPresenceArgs, 'userIds'>>;
   roomEvents?: SubscriptionResolver<ResolversTypes['RoomEvent'], "roomEvents", ParentType, ContextType, RequireFields<SubscriptionRoomEventsArgs, 'roomId'>>;
 };
 
@@ -783,8 +1072,21 @@ export type TypingChangedResolvers<ContextType = GraphQLContext, ParentType exte
 };
 
 export type UserResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['User'] = ResolversParentTypes['User']> = {
+  blockedByMe?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  deleted?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  presence?: Resolver<ResolversTypes['Presence'], ParentType, ContextType>;
   username?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+};
+
+export type UserConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['UserConnection'] = ResolversParentTypes['UserConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['UserEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type UserEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['UserEdge'] = ResolversParentTypes['UserEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
 };
 
 export type Resolvers<ContextType = GraphQLContext> = {
@@ -801,17 +1103,26 @@ export type Resolvers<ContextType = GraphQLContext> = {
   MessageEdited?: MessageEditedResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  Presence?: PresenceResolvers<ContextType>;
+  PresenceChanged?: PresenceChangedResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   Reaction?: ReactionResolvers<ContextType>;
   ReactionChanged?: ReactionChangedResolvers<ContextType>;
   ReadReceipt?: ReadReceiptResolvers<ContextType>;
   ResyncRequired?: ResyncRequiredResolvers<ContextType>;
   Room?: RoomResolvers<ContextType>;
+  RoomConnection?: RoomConnectionResolvers<ContextType>;
+  RoomEdge?: RoomEdgeResolvers<ContextType>;
   RoomEvent?: RoomEventResolvers<ContextType>;
+  RoomMember?: RoomMemberResolvers<ContextType>;
+  RoomMemberConnection?: RoomMemberConnectionResolvers<ContextType>;
+  RoomMemberEdge?: RoomMemberEdgeResolvers<ContextType>;
   RoomUpdated?: RoomUpdatedResolvers<ContextType>;
   Subscription?: SubscriptionResolvers<ContextType>;
   TypingChanged?: TypingChangedResolvers<ContextType>;
   User?: UserResolvers<ContextType>;
+  UserConnection?: UserConnectionResolvers<ContextType>;
+  UserEdge?: UserEdgeResolvers<ContextType>;
 };
 
 export type DirectiveResolvers<ContextType = GraphQLContext> = {

@@ -9,6 +9,8 @@ import type { Config } from './config.js';
 import { locateDatabase } from './db/database.js';
 import { createDataSource } from './db/data-source.js';
 import type { QueryObserver } from './db/query-observer.js';
+import { AccountErasure } from './domain/account-erasure.js';
+import { AccountsService } from './domain/accounts.service.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { MessagesService } from './domain/messages.service.js';
 import { RateLimits } from './domain/rate-limits.js';
@@ -96,7 +98,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const clock = options.clock ?? systemClock;
     const fanOut = new RoomFanOut<DeliveredRoomEvent>(events);
     const limits = createRateLimits(config, log, cleanups);
-    const users = new UsersService(dataSource, new PasswordHasher(), tokens, limits);
+    const passwords = new PasswordHasher();
+    const users = new UsersService(dataSource, passwords, tokens, limits);
     const services: Services = {
       users,
       rooms: new RoomsService(dataSource, events, limits),
@@ -105,6 +108,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       readState: new ReadStateService(dataSource, events, clock),
       typing: new TypingService(dataSource, events, clock),
       roomStream: new RoomStreamService(dataSource, fanOut, { replayLimit: config.replayLimit }),
+      accounts: new AccountsService(dataSource, passwords, tokens, limits, users, new AccountErasure(dataSource, events)),
     };
     cleanups.push(async () => {
       services.typing.dispose();

@@ -41,17 +41,38 @@ export class RoomChanges {
    *   throws, with nothing stored or published.
    */
   async inRoom<T>(viewer: Viewer, roomId: string, apply: (change: RoomChange) => Promise<T>, what = 'Room'): Promise<T> {
+    return this.locked(viewer, roomId, (access, tx, append) => {
+      if (!access || !isVisible(access)) throw new NotFoundError(what);
+      return apply({ tx, access, append });
+    });
+  }
+
+  /**
+   * As inRoom, for a change the system makes to a user's traces in a room whether or not the user can still see
+   * it (deleting an account removes its reactions from private rooms it has left): `access` is the user's
+   * standing in the room, and `apply` decides what it may do. Returns null, changing nothing, for a room that does
+   * not exist.
+   */
+  async onBehalfOf<T>(user: Viewer, roomId: string, apply: (change: RoomChange) => Promise<T>): Promise<T | null> {
+    return this.locked(user, roomId, async (access, tx, append) => (access ? apply({ tx, access, append }) : null));
+  }
+
+  /** Locks the room, loads `viewer`'s access and runs `apply` in one transaction; publishes its events after commit. */
+  private async locked<T>(
+    viewer: Viewer,
+    roomId: string,
+    apply: (access: RoomAccess | null, tx: EntityManager, append: RoomChange['append']) => Promise<T>,
+  ): Promise<T> {
     const appended: PersistedRoomEvent[] = [];
     const result = await this.db.transaction(async (tx) => {
       const access = await lockRoomAccess(tx, viewer, roomId);
-      if (!access || !isVisible(access)) throw new NotFoundError(what);
       const append = async (event: NewRoomEvent) => {
         const persisted = await appendRoomEvent(tx, roomId, event);
-        access.room.lastSeq = persisted.seq;
+        if (access) access.room.lastSeq = persisted.seq;
         appended.push(persisted);
         return persisted;
       };
-      return apply({ tx, access, append });
+      return apply(access, tx, append);
     });
     for (const event of appended) this.events.publish(roomId, event);
     return result;

@@ -1,3 +1,4 @@
+import type { AccountsService } from './accounts.service.js';
 import type { MessagesService } from './messages.service.js';
 import type { ReactionsService } from './reactions.service.js';
 import type { ReadStateService } from './read-state.service.js';
@@ -15,4 +16,5 @@ export interface Services {
   readState: ReadStateService;
   typing: TypingService;
   roomStream: RoomStreamService;
+  accounts: AccountsService;
 }

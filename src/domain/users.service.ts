@@ -6,12 +6,11 @@ import { User } from '../db/entities/user.entity.js';
 import { BadUserInputError, UnauthenticatedError } from './errors.js';
 import { isUuid } from '../db/ids.js';
 import type { RateLimits } from './rate-limits.js';
+import { requireValidPassword } from './password-rules.js';
 import { isUniqueViolation } from './unique-violation.js';
 import type { Viewer } from './viewer.js';
 
 const USERNAME = /^[A-Za-z0-9_.-]{3,32}$/;
-const PASSWORD_MIN = 8;
-const PASSWORD_MAX = 128;
 const BAD_CREDENTIALS = 'Invalid username or password';
 
 /** What anyone may know about a user: what the GraphQL `User` type shows. */
@@ -53,10 +52,7 @@ export class UsersService {
         'username',
       );
     }
-    const length = [...password].length;
-    if (length < PASSWORD_MIN || length > PASSWORD_MAX) {
-      throw new BadUserInputError(`Password must be ${PASSWORD_MIN} to ${PASSWORD_MAX} characters`, 'password');
-    }
+    requireValidPassword(password);
     if (await this.findByUsername(username)) throw usernameTaken();
     const passwordHash = await this.passwords.hash(password);
     let user: User;
@@ -127,8 +123,16 @@ export class UsersService {
    */
   async signOut(viewer: Viewer): Promise<boolean> {
     await this.users.increment({ id: viewer.id }, 'tokenVersion', 1);
-    for (const listener of this.signOutListeners) listener(viewer.id);
+    this.announceSignOut(viewer.id);
     return true;
+  }
+
+  /**
+   * Tells the sign-out listeners that every token of the user issued so far was revoked (by whoever raised the
+   * token version: a sign-out, a password change, an account deletion).
+   */
+  announceSignOut(userId: string): void {
+    for (const listener of this.signOutListeners) listener(userId);
   }
 
   /** Registers a listener for sign-outs (by user id). */

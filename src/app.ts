@@ -13,6 +13,7 @@ import { AccountErasure } from './domain/account-erasure.js';
 import { AccountsService } from './domain/accounts.service.js';
 import { systemClock, type Clock } from './domain/clock.js';
 import { MessagesService } from './domain/messages.service.js';
+import { PresenceService } from './domain/presence.service.js';
 import { RateLimits } from './domain/rate-limits.js';
 import { ReactionsService } from './domain/reactions.service.js';
 import { ReadStateService } from './domain/read-state.service.js';
@@ -26,6 +27,7 @@ import { createErrorFormatter } from './graphql/errors.js';
 import { buildSchema } from './graphql/schema.js';
 import { createLogger, type Logger } from './logger.js';
 import { InProcessRoomEventBus } from './realtime/room-event-bus.js';
+import { InProcessPresenceStore } from './realtime/presence-store.js';
 import type { FanOutCounters } from './realtime/fan-out-counters.js';
 import { RoomFanOut } from './realtime/room-fan-out.js';
 import { createHttpTransport } from './transport/http.js';
@@ -108,12 +110,16 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       readState: new ReadStateService(dataSource, events, clock),
       typing: new TypingService(dataSource, events, clock),
       roomStream: new RoomStreamService(dataSource, fanOut, { replayLimit: config.replayLimit }),
+      presence: new PresenceService(dataSource, new InProcessPresenceStore(), clock, { offlineGraceMs: config.presenceOfflineGraceMs, throttleMs: config.presenceThrottleMs }, log),
       accounts: new AccountsService(dataSource, passwords, tokens, limits, users, new AccountErasure(dataSource, events)),
     };
     cleanups.push(async () => {
       services.typing.dispose();
       services.readState.dispose();
     });
+    // Runs after the sockets have closed (cleanups run in reverse) and before the pool does: stops grace timers and
+    // waits for presence writes in flight.
+    cleanups.push(() => services.presence.dispose());
     const external = config.externalIdentity ? new ExternalTokenVerifier(config.externalIdentity) : undefined;
     const authenticator = new Authenticator(tokens, users, {}, external);
     users.onSignOut((userId) => authenticator.forgetUser(userId));

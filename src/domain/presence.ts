@@ -1,3 +1,5 @@
+import type { PublicUser } from './users.service.js';
+
 /** What a user's presence can be: see the PresenceStatus enum of the schema. */
 export type PresenceStatus = 'ONLINE' | 'AWAY' | 'OFFLINE';
 
@@ -12,4 +14,9 @@ export interface Presence {
 export interface PresenceChange {
   readonly userId: string;
   readonly presence: Presence;
+  /**
+   * The user's row as read when the change was made, so that the subscribers of a change do not each load it;
+   * absent, PresenceChanged.user loads it.
+   */
+  readonly user?: PublicUser;
 }

@@ -1,5 +1,6 @@
 import type { AccountsService } from './accounts.service.js';
 import type { MessagesService } from './messages.service.js';
+import type { PresenceService } from './presence.service.js';
 import type { ReactionsService } from './reactions.service.js';
 import type { ReadStateService } from './read-state.service.js';
 import type { RoomStreamService } from './room-stream.service.js';
@@ -16,5 +17,6 @@ export interface Services {
   readState: ReadStateService;
   typing: TypingService;
   roomStream: RoomStreamService;
+  presence: PresenceService;
   accounts: AccountsService;
 }

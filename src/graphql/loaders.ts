@@ -6,6 +6,8 @@ import { NOT_A_MEMBER, type ReadState } from '../domain/read-state.service.js';
 import type { Services } from '../domain/services.js';
 import type { PublicUser } from '../domain/users.service.js';
 import type { Viewer } from '../domain/viewer.js';
+import { OFFLINE_UNSEEN } from '../domain/presence-rules.js';
+import type { Presence } from '../domain/presence.js';
 
 /** Batching loaders for one operation (or one subscription event): they cache, so they must not live longer. */
 export interface Loaders {
@@ -16,6 +18,8 @@ export interface Loaders {
   reactions: DataLoader<string, ReactionSummary[]>;
   /** The viewer's read state per room id. */
   readStates: DataLoader<string, ReadState>;
+  /** Users' presence as the viewer sees it, per user id. */
+  presence: DataLoader<string, Presence>;
 }
 
 export function createLoaders(services: Services, viewer: Viewer | null): Loaders {
@@ -26,6 +30,10 @@ export function createLoaders(services: Services, viewer: Viewer | null): Loader
     reactions: new DataLoader(async (ids) => {
       const byMessage = await services.reactions.summarize(viewer, ids);
       return ids.map((id) => byMessage.get(id) ?? []);
+    }),
+    presence: new DataLoader(async (ids) => {
+      const byUser = await services.presence.presenceOf(viewer, ids);
+      return ids.map((id) => byUser.get(id) ?? OFFLINE_UNSEEN);
     }),
     readStates: new DataLoader(async (ids) => {
       const byRoom = viewer ? await services.readState.readStates(viewer, ids) : new Map<string, ReadState>();

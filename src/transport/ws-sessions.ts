@@ -7,6 +7,12 @@ import { ForbiddenError, UnauthenticatedError } from '../domain/errors.js';
 /** Close code for a socket over its user's socket cap: 1008, policy violation. */
 export const TOO_MANY_SOCKETS_CLOSE_CODE = 1008;
 
+/** Told when a user's authenticated sockets open and close (PresenceService). */
+export interface SocketPresence {
+  connected(userId: string): void;
+  disconnected(userId: string): void;
+}
+
 /** What a socket's session needs of the socket's state. */
 export interface SessionState {
   socket: WebSocket;
@@ -19,8 +25,8 @@ export interface SessionState {
 
 /**
  * Who is signed in on which socket: the per-user socket cap, closing a user's sockets on sign-out (4403 "Signed
- * out"), closing a socket when its token expires by the injected clock (4403 "Token expired"), and `authenticate`
- * swapping in a fresh token of the same user.
+ * out"), closing a socket when its token expires by the injected clock (4403 "Token expired"), `authenticate`
+ * swapping in a fresh token of the same user, and telling presence when a user socket opens and closes.
  */
 export class SocketSessions {
   private readonly socketsOfUser = new Map<string, Set<SessionState>>();
@@ -31,6 +37,7 @@ export class SocketSessions {
     private readonly maxSocketsPerUser: number,
     /** Times token expiry; tests pass a clock they move themselves. */
     private readonly clock: Clock,
+    private readonly presence: SocketPresence,
   ) {}
 
   /** Starts the session of an authenticated socket. False (and the socket closed with 1008) over the cap. */
@@ -45,6 +52,7 @@ export class SocketSessions {
       if (!sockets) this.socketsOfUser.set(auth.viewer.id, (sockets = new Set()));
       sockets.add(state);
       state.userId = auth.viewer.id;
+      this.presence.connected(auth.viewer.id);
     }
     state.auth = auth;
     this.armExpiry(state);
@@ -73,8 +81,9 @@ export class SocketSessions {
     state.cancelExpiry?.();
     if (state.userId === undefined) return;
     const sockets = this.socketsOfUser.get(state.userId);
-    sockets?.delete(state);
-    if (sockets?.size === 0) this.socketsOfUser.delete(state.userId);
+    if (!sockets?.delete(state)) return;
+    if (sockets.size === 0) this.socketsOfUser.delete(state.userId);
+    this.presence.disconnected(state.userId);
   }
 
   /** Closes the socket with 4403 "Token expired" when its token expires; replaces the timer of an earlier token. */

@@ -101,7 +101,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     // Browsers send Origin with every upgrade and do not apply CORS to it: refuse foreign pages before the 101.
     verifyClient: (info, allow) => allow(options.origins.allowsUpgrade(info.req.headers.origin, info.req.headers.host), 403, 'Origin not allowed'),
   });
-  const sessions = new SocketSessions(options.authenticator, options.maxSocketsPerUser, options.clock ?? systemClock);
+  const sessions = new SocketSessions(options.authenticator, options.maxSocketsPerUser, options.clock ?? systemClock, options.services.presence);
   options.services.users.onSignOut((userId) => sessions.signedOut(userId));
   const tooManyOperations = (state: SocketState, including: number) =>
     (state.direct?.size ?? 0) + Object.keys(state.protocol?.subscriptions ?? {}).length + including > options.maxOperationsPerSocket;

@@ -15,7 +15,8 @@ export interface ParleyFixtures {
   rooms: { id: string; members: { id: string; token: string }[] }[];
 }
 
-async function token(userId: string): Promise<string> {
+/** A Parley token of `userId` signed with BENCH_JWT_SECRET, valid for 4 h. */
+export async function token(userId: string): Promise<string> {
   return new SignJWT({})
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject(userId)

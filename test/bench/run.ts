@@ -1,13 +1,15 @@
 // `npm run bench`: raw ws (the floor), Socket.IO 4 and Parley, measured with the same client harness, rotating
 // servers (A, B, C, A, B, C, …). Servers run pinned to core 0, the load generator to core 1. `--quick` runs a
 // small smoke version; `--write` replaces BENCHMARKS.md with the report. For exploring one figure:
-// `--sizes=10000` (fan-out sizes), `--servers=raw-ws,parley`, `--skip-sustained` (not with --write).
+// `--sizes=10000` (fan-out sizes), `--servers=raw-ws,parley`, `--skip-sustained` (not with --write);
+// `--presence-only` runs only the presence storm (test/bench/presence-storm.ts).
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { BENCH_JWT_SECRET, createParleyFixtures } from './parley-fixtures.js';
+import { presenceStormReport } from './presence-storm.js';
 import { runFanOut, runSustained, type FanOutResult } from './scenarios.js';
 import { startBenchServer, type BenchServer, type ServerKind } from './server-process.js';
 import { median } from './stats.js';
@@ -15,14 +17,16 @@ import { median } from './stats.js';
 const quick = process.argv.includes('--quick');
 const write = process.argv.includes('--write');
 const skipSustained = process.argv.includes('--skip-sustained');
+const presenceOnly = process.argv.includes('--presence-only');
 const option = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.split('=')[1]?.split(',');
-if (write && (skipSustained || option('sizes') || option('servers'))) throw new Error('--write needs the whole benchmark');
+if (write && (skipSustained || presenceOnly || option('sizes') || option('servers'))) throw new Error('--write needs the whole benchmark');
 const SIZES = option('sizes')?.map(Number) ?? (quick ? [200, 1000] : [1000, 10_000]);
 const ROUNDS = quick ? 1 : 3;
 const MESSAGES = quick ? 5 : 20;
 const SUSTAINED_RATES = quick ? [100, 300] : [250, 500, 750, 1000, 1250, 1500, 2000];
 const SUSTAINED_SECONDS = quick ? 3 : 30;
 const KINDS = (option('servers') ?? ['raw-ws', 'socket-io', 'parley']) as ServerKind[];
+const PRESENCE_USERS = quick ? 1000 : 5000;
 
 function pin(core: number): boolean {
   try {
@@ -53,18 +57,26 @@ execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' }); // the 
 const pinned = os.cpus().length > 1 && pin(1);
 const database = await benchDatabase();
 const servers = new Map<ServerKind, BenchServer>();
+// Benchmark sockets share 100 users' tokens and send in bulk: the per-user socket cap and the rate limits
+// (production defaults) are off here.
+const serverEnv = {
+  DATABASE_URL: database.url,
+  JWT_SECRET: BENCH_JWT_SECRET,
+  NODE_ENV: 'production',
+  LOG_LEVEL: 'warn',
+  PORT: '0',
+  WS_MAX_SOCKETS_PER_USER: '0',
+  RATE_LIMITS: 'off',
+};
+if (presenceOnly) {
+  try {
+    console.log(await presenceStormReport(database.url, serverEnv, pinned ? 0 : undefined, PRESENCE_USERS));
+  } finally {
+    await database.drop();
+  }
+  process.exit(0);
+}
 try {
-  // Benchmark sockets share 100 users' tokens and send in bulk: the per-user socket cap and the rate limits
-  // (production defaults) are off here.
-  const serverEnv = {
-    DATABASE_URL: database.url,
-    JWT_SECRET: BENCH_JWT_SECRET,
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'warn',
-    PORT: '0',
-    WS_MAX_SOCKETS_PER_USER: '0',
-    RATE_LIMITS: 'off',
-  };
   for (const kind of KINDS) servers.set(kind, await startBenchServer(kind, serverEnv, pinned ? 0 : undefined));
   const fixtures = await createParleyFixtures(database.url, { fanOutUsers: 100, rooms: 100, membersPerRoom: 10 });
 
@@ -93,7 +105,8 @@ try {
   const stored = Number((await check.query('SELECT count(*) FROM messages m JOIN rooms r ON r.id = m.room_id WHERE r.id <> $1', [fixtures.fanOutRoom])).rows[0].count);
   await check.end();
 
-  const report = renderReport(results, sustained, stored, pinned);
+  const presence = await presenceStormReport(database.url, serverEnv, pinned ? 0 : undefined, PRESENCE_USERS);
+  const report = `${renderReport(results, sustained, stored, pinned)}\n${presence}`;
   console.log(report);
   if (write) writeFileSync(path.join(import.meta.dirname, '../../BENCHMARKS.md'), report);
 } finally {

@@ -1,0 +1,221 @@
+import type { DataSource } from 'typeorm';
+import { isUuid } from '../db/ids.js';
+import type DataLoader from 'dataloader';
+import { loadPresenceRows, storeLastSeen, type PresenceKey, type PresenceRow } from '../db/queries/presence-rows.js';
+import type { Logger } from '../logger.js';
+import type { PresenceRecord, PresenceStore } from '../realtime/presence-store.js';
+import type { Unsubscribe } from '../realtime/room-event-bus.js';
+import type { CancelTimer, Clock } from './clock.js';
+import { BadUserInputError, NotFoundError } from './errors.js';
+import { inFlightBatchLoader } from './in-flight-batch-loader.js';
+import type { Presence, PresenceChange, PresenceStatus } from './presence.js';
+import { isPresent, OFFLINE_UNSEEN, presenceIn, statusOf, visiblePresence } from './presence-rules.js';
+import { ThrottledSignal } from './throttled-signal.js';
+import type { Viewer } from './viewer.js';
+
+/** Most distinct users one `presence` subscription may follow. */
+export const PRESENCE_MAX_USERS = 100;
+
+export interface PresenceOptions {
+  /** How long after a user's last socket closed the user turns OFFLINE (PRESENCE_OFFLINE_GRACE). */
+  offlineGraceMs: number;
+  /** At most one change per user per this interval reaches subscribers, the latest state (PRESENCE_THROTTLE). */
+  throttleMs: number;
+}
+
+/**
+ * Who is online: the rules of presence over a PresenceStore. The WebSocket transport reports each authenticated
+ * socket's open and close; a user is ONLINE while connected, or AWAY / OFFLINE when they said so, and OFFLINE once
+ * the last socket has been gone for the grace period. A change is published only when the status others see
+ * really changes, at most once per user per throttle interval with the latest state (ThrottledSignal); a reconnect
+ * within the grace period publishes nothing. `lastSeenAt` is written to PostgreSQL only when OFFLINE is published,
+ * never per connection or heartbeat. Grace and throttle run on the injected clock.
+ */
+export class PresenceService {
+  private readonly signal: ThrottledSignal<PresenceStatus>;
+  private readonly graceTimers = new Map<string, CancelTimer>();
+  /** Work started by socket events and timers, awaited by `dispose` so nothing runs after the pool closes. */
+  private readonly pending = new Set<Promise<void>>();
+  private disposed = false;
+  /**
+   * Rows of subscriptions and User.presence loads that start while another read is in flight, or within 10 ms of
+   * the last one, share the next statement: a reconnect storm costs a round trip per batch, not per subscription.
+   */
+  private readonly rows: DataLoader<PresenceKey, PresenceRow | null>;
+
+  constructor(
+    private readonly db: DataSource,
+    private readonly store: PresenceStore,
+    private readonly clock: Clock,
+    private readonly options: PresenceOptions,
+    private readonly log: Logger,
+  ) {
+    this.rows = inFlightBatchLoader((keys) => loadPresenceRows(db.manager, keys), { maxBatchSize: 5000, collectMs: 10 });
+    this.signal = new ThrottledSignal<PresenceStatus>(clock, options.throttleMs, (userId, status) => this.track(this.show(userId, status)));
+  }
+
+  /** An authenticated socket of the user opened. Ends a running grace period, silently. */
+  connected(userId: string): void {
+    if (this.disposed) return;
+    this.graceTimers.get(userId)?.();
+    this.graceTimers.delete(userId);
+    this.track(
+      (async () => {
+        const record = await this.store.connected(userId);
+        // The first socket after the grace period ran out starts afresh: a status set before has lapsed with it.
+        const lapsed = record.goneAt !== null && this.clock.now() - record.goneAt.getTime() >= this.options.offlineGraceMs;
+        if (record.sockets === 1 && record.manual && lapsed) {
+          await this.store.setManual(userId, null);
+        }
+        await this.settle(userId);
+      })(),
+    );
+  }
+
+  /** An authenticated socket of the user closed. The last one starts the grace period. */
+  disconnected(userId: string): void {
+    if (this.disposed) return;
+    this.track(
+      (async () => {
+        const record = await this.store.disconnected(userId, new Date(this.clock.now()));
+        if (record.sockets > 0 || this.disposed) return;
+        this.graceTimers.get(userId)?.();
+        const timer = this.clock.schedule(this.options.offlineGraceMs, () => {
+          if (this.graceTimers.get(userId) === timer) this.graceTimers.delete(userId);
+          this.track(this.settle(userId));
+        });
+        this.graceTimers.set(userId, timer);
+      })(),
+    );
+  }
+
+  /**
+   * Sets the viewer's manual status (ONLINE clears it). It lasts while the viewer is connected and through the
+   * grace period; a viewer without a socket is OFFLINE whatever they set, and nothing is kept. Resolves to the
+   * viewer's presence as others see it now, or within PRESENCE_THROTTLE when a change was just sent.
+   */
+  async setStatus(viewer: Viewer, status: PresenceStatus): Promise<Presence> {
+    const now = this.clock.now();
+    const record = (await this.store.current([viewer.id])).get(viewer.id);
+    if (!record || !isPresent(record, now, this.options.offlineGraceMs)) {
+      return (await this.presenceOf(null, [viewer.id])).get(viewer.id) ?? OFFLINE_UNSEEN;
+    }
+    // Setting the same status again keeps its time: repeating OFFLINE must not move the lastSeenAt others see.
+    const manual = status === 'ONLINE' ? null : record.manual?.status === status ? record.manual : { status, since: new Date(now) };
+    const updated = (await this.store.setManual(viewer.id, manual)) ?? record;
+    const shown = statusOf(updated, now, this.options.offlineGraceMs);
+    this.signal.set(viewer.id, shown);
+    return presenceIn(shown, updated, now);
+  }
+
+  /**
+   * Users' presence as `viewer` sees it (null: anonymous), for User.presence: what subscribers were last sent, or
+   * PostgreSQL's last_seen_at for users not seen since start; OFFLINE without a time for deleted accounts and for
+   * users who blocked the viewer. Ids of no user are missing from the map.
+   */
+  async presenceOf(viewer: Viewer | null, userIds: readonly string[]): Promise<Map<string, Presence>> {
+    const [rows, records] = await Promise.all([this.rowsOf(userIds, viewer), this.store.current(userIds)]);
+    return new Map(rows.map((row) => [row.id, visiblePresence(row, records.get(row.id))]));
+  }
+
+  /**
+   * The `presence` subscription: the current presence of each of `userIds` (duplicates ignored), in the order
+   * given, then every change of theirs, each a real change for this subscriber. Whether a user has blocked the
+   * viewer is decided once, here: such a user (and a deleted account) stays OFFLINE without changes for the life
+   * of the subscription. The returned function stops it.
+   * @throws BadUserInputError for no ids or more than PRESENCE_MAX_USERS distinct ones; NotFoundError when an id
+   *   names no user.
+   */
+  async follow(viewer: Viewer, userIds: readonly string[], deliver: (change: PresenceChange) => void): Promise<Unsubscribe> {
+    const ids = [...new Set(userIds)];
+    if (ids.length === 0 || ids.length > PRESENCE_MAX_USERS) {
+      throw new BadUserInputError(`Give 1 to ${PRESENCE_MAX_USERS} distinct user ids`, 'userIds');
+    }
+    if (!ids.every(isUuid)) throw new NotFoundError('User');
+
+    let hidden: Set<string> | undefined; // set once the current state has been delivered
+    const early: PresenceChange[] = [];
+    const lastSent = new Map<string, PresenceStatus>();
+    const forward = (change: PresenceChange) => {
+      if (hidden?.has(change.userId) || lastSent.get(change.userId) === change.presence.status) return;
+      lastSent.set(change.userId, change.presence.status);
+      deliver(change);
+    };
+    // Watch before reading the state, so no change falls between the two; one seen meanwhile waits, and is
+    // dropped if the state read already showed it.
+    const unwatch = this.store.watch(ids, (change) => (hidden ? forward(change) : early.push(change)));
+    try {
+      const [rows, records] = await Promise.all([this.rowsOf(ids, viewer), this.store.current(ids)]);
+      const byId = new Map(rows.map((row) => [row.id, row]));
+      if (byId.size < ids.length) throw new NotFoundError('User');
+      for (const id of ids) {
+        const row = byId.get(id)!;
+        const presence = visiblePresence(row, records.get(id));
+        lastSent.set(id, presence.status);
+        deliver({ userId: id, presence, user: { id, username: row.username, deleted: row.deleted } });
+      }
+      hidden = new Set(rows.filter((row) => row.deleted || row.blocksViewer).map((row) => row.id));
+      for (const change of early.splice(0)) forward(change);
+    } catch (error) {
+      unwatch();
+      throw error;
+    }
+    return unwatch;
+  }
+
+  /**
+   * Stops timers and waits for work in flight, before the database pool closes. Users whose grace period the stop
+   * cut short get their last_seen_at (when their socket closed), as its end would have written.
+   */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    const inGrace = [...this.graceTimers.keys()];
+    for (const cancel of this.graceTimers.values()) cancel();
+    this.graceTimers.clear();
+    this.signal.clear();
+    while (this.pending.size > 0) await Promise.all(this.pending);
+    const records = await this.store.current(inGrace);
+    const seen = [...records]
+      .filter(([, record]) => record.sockets === 0 && record.goneAt && record.manual?.status !== 'OFFLINE')
+      .map(([userId, record]) => ({ userId, at: record.goneAt! }));
+    await storeLastSeen(this.db.manager, seen).catch((error: unknown) => this.log.warn({ err: error }, 'presence: could not store last seen times at stop'));
+  }
+
+  /** Hands the status the user's record now calls for to the throttle, which publishes it if it is a change. */
+  private async settle(userId: string): Promise<void> {
+    const record = (await this.store.current([userId])).get(userId);
+    if (record && !this.disposed) this.signal.set(userId, statusOf(record, this.clock.now(), this.options.offlineGraceMs));
+  }
+
+  /**
+   * Publishes a status the throttle let through, with the user's row read once for all its subscribers. OFFLINE
+   * stores when the user was last seen first, so that whoever hears of it finds it in PostgreSQL too. A failed
+   * read or write is logged and the change published all the same.
+   */
+  private async show(userId: string, status: PresenceStatus): Promise<void> {
+    const record: PresenceRecord | undefined = (await this.store.current([userId])).get(userId);
+    if (!record || this.disposed) return;
+    const presence = presenceIn(status, record, this.clock.now());
+    const warn = (what: string) => (error: unknown) => this.log.warn({ err: error, userId }, `presence: could not ${what}`);
+    if (presence.lastSeenAt) await storeLastSeen(this.db.manager, [{ userId, at: presence.lastSeenAt }]).catch(warn('store when the user was last seen'));
+    const [row] = await this.rowsOf([userId], null).catch((error: unknown) => (warn('read the user')(error), []));
+    if (this.disposed) return;
+    this.store.publish({ userId, presence, ...(row ? { user: { id: userId, username: row.username, deleted: row.deleted } } : {}) });
+  }
+
+  /** The rows of those of `userIds` that name a user. */
+  private async rowsOf(userIds: readonly string[], viewer: Viewer | null): Promise<PresenceRow[]> {
+    const rows = await this.rows.loadMany(userIds.map((userId) => ({ userId, viewerId: viewer?.id ?? null })));
+    return rows.flatMap((row) => {
+      if (row instanceof Error) throw row;
+      return row ? [row] : [];
+    });
+  }
+
+  private track(work: Promise<void>): void {
+    const tracked = work
+      .catch((error: unknown) => this.log.error({ err: error }, 'presence update failed'))
+      .finally(() => this.pending.delete(tracked));
+    this.pending.add(tracked);
+  }
+}

@@ -94,6 +94,30 @@ describe('changePassword', () => {
     }
   });
 
+  it('over a WebSocket, keeps the socket that asked open on the fresh token, subscriptions included; the others close', async () => {
+    const alice = await signUp(server);
+    const room = await createRoom(alice);
+    const asking = await openSocket(server, alice.token);
+    const other = await openSocket(server, alice.token);
+    try {
+      const events = asking.subscribe('events', 'subscription ($r: ID!) { messageAdded(roomId: $r) { body } }', { r: room.id });
+      await alice.http.data(SendMessageDocument, { roomId: room.id, body: 'before' });
+      assert.match(await events.take(5000, 'before'), /before/);
+      const wrong = asking.subscribe('wrong', 'mutation ($p: String!, $n: String!) { changePassword(currentPassword: $p, newPassword: $n) { token } }', { p: 'not it', n: NEW_PASSWORD });
+      assert.match(await wrong.take(5000, 'the refusal'), /BAD_USER_INPUT/);
+      const change = asking.subscribe('change', 'mutation ($p: String!, $n: String!) { changePassword(currentPassword: $p, newPassword: $n) { token } }', { p: PASSWORD, n: NEW_PASSWORD });
+      const token = (JSON.parse(await change.take(5000, 'the new token')) as { payload: { data: { changePassword: { token: string } } } }).payload.data.changePassword.token;
+      assert.deepEqual(await closeOf(other), { code: 4403, reason: 'Signed out' });
+      await new HttpClient(server.url, token).data(SendMessageDocument, { roomId: room.id, body: 'after' });
+      assert.match(await events.take(5000, 'after'), /after/, 'the subscription carried on');
+      assert.match(await asking.subscribe('me', '{ me { id } }').take(5000, 'me'), new RegExp(alice.id), 'the socket works on');
+      assert.deepEqual(errorCodes(await alice.http.request(MeDocument, {})), ['UNAUTHENTICATED'], 'the old token is revoked');
+    } finally {
+      asking.close();
+      other.close();
+    }
+  });
+
   it('refuses an account without a password (an identity-provider account) with BAD_USER_INPUT', async () => {
     const alice = await signUp(server);
     await server.sql('UPDATE users SET password_hash = NULL WHERE id = $1', [alice.id]);

@@ -27,6 +27,12 @@ export interface GraphQLContext {
 export interface SocketConnection {
   /** Switches the socket to another token of the same user; returns its expiry. */
   authenticate(token: string): Promise<Date>;
+  /**
+   * Runs `work`, which revokes the user's tokens and issues a fresh one (a password change), with this socket
+   * spared the sign-out it causes; the socket then carries the fresh token. Should `work` fail after a sign-out,
+   * the socket closes as the others did.
+   */
+  renewCredentials<T extends { token: string }>(work: () => Promise<T>): Promise<T>;
 }
 
 export function createContext(

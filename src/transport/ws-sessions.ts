@@ -21,6 +21,8 @@ export interface SessionState {
   userId?: string;
   /** Cancels the timer that closes the socket when its token expires. */
   cancelExpiry?: CancelTimer;
+  /** Set while the socket renews its own credentials: sign-outs pass it by, noting that they did. */
+  renewal?: { signedOut: boolean };
 }
 
 /**
@@ -71,9 +73,32 @@ export class SocketSessions {
     return auth.expiresAt;
   }
 
-  /** Closes every socket of a user who signed out. */
+  /** Closes every socket of a user who signed out, but one renewing its credentials (see renewCredentials). */
   signedOut(userId: string): void {
-    for (const state of this.socketsOfUser.get(userId) ?? []) state.socket.close(CloseCode.Forbidden, SIGNED_OUT);
+    for (const state of this.socketsOfUser.get(userId) ?? []) {
+      if (state.renewal) state.renewal.signedOut = true;
+      else state.socket.close(CloseCode.Forbidden, SIGNED_OUT);
+    }
+  }
+
+  /**
+   * Runs `work` (a password change sent over this socket: it revokes every token of the user and returns a fresh
+   * one) with this socket spared the sign-out, then switches the socket to the fresh token. When `work` or the
+   * switch fails after a sign-out passed the socket by, the socket closes with 4403 "Signed out" like the others.
+   */
+  async renewCredentials<T extends { token: string }>(state: SessionState, work: () => Promise<T>): Promise<T> {
+    const renewal = { signedOut: false };
+    state.renewal = renewal;
+    try {
+      const result = await work();
+      await this.reauthenticate(state, result.token);
+      return result;
+    } catch (error) {
+      if (renewal.signedOut) state.socket.close(CloseCode.Forbidden, SIGNED_OUT);
+      throw error;
+    } finally {
+      if (state.renewal === renewal) delete state.renewal;
+    }
   }
 
   /** The socket closed: ends its session. */

@@ -153,7 +153,10 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
         variableValues: payload.variables,
         contextValue: createContext(services, ctx.extra.auth, {
           clientAddress: ctx.extra.clientAddress,
-          connection: { authenticate: (token) => sessions.reauthenticate(ctx.extra, token) },
+          connection: {
+            authenticate: (token) => sessions.reauthenticate(ctx.extra, token),
+            renewCredentials: (work) => sessions.renewCredentials(ctx.extra, work),
+          },
         }),
       };
     },

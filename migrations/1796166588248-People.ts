@@ -5,8 +5,9 @@ import { MigrationInterface, QueryRunner } from "typeorm";
  * cannot express (after the generated statements):
  * - rooms.member_count backfilled and kept by a trigger on room_memberships (the directory orders by it);
  * - the directory index over public rooms that have members;
- * - usernames unique among live accounts only (a deleted account's placeholder frees its name), with
- *   text_pattern_ops so that prefix search uses the same index;
+ * - usernames unique among live accounts only (a deleted account's placeholder frees its name), in the C collation
+ *   so that the same index serves lookups, prefix search (LIKE 'abc%') and the directory's order (usernames are
+ *   ASCII, so C order is alphabetical);
  * - the message insert trigger also refuses a send to a DIRECT room whose other participant blocked the author or
  *   was deleted (raised as messages_direct_peer_accepts).
  */
@@ -16,6 +17,7 @@ export class People1796166588248 implements MigrationInterface {
     public async up(queryRunner: QueryRunner): Promise<void> {
         await queryRunner.query(`CREATE TABLE "user_blocks" ("blocker_id" uuid NOT NULL, "blocked_id" uuid NOT NULL, "created_at" TIMESTAMP WITH TIME ZONE NOT NULL DEFAULT now(), CONSTRAINT "PK_48667515438e7d0f0fed998b193" PRIMARY KEY ("blocker_id", "blocked_id"))`);
         await queryRunner.query(`CREATE INDEX "user_blocks_blocked_id_idx" ON "user_blocks"  ("blocked_id") `);
+        await queryRunner.query(`CREATE INDEX "message_reactions_user_id_idx" ON "message_reactions"  ("user_id") `);
         await queryRunner.query(`ALTER TABLE "users" ADD "last_seen_at" TIMESTAMP WITH TIME ZONE`);
         await queryRunner.query(`ALTER TABLE "users" ADD "deleted_at" TIMESTAMP WITH TIME ZONE`);
         await queryRunner.query(`ALTER TABLE "rooms" ADD "member_count" integer NOT NULL DEFAULT '0'`);
@@ -40,7 +42,7 @@ export class People1796166588248 implements MigrationInterface {
         await queryRunner.query(`CREATE TRIGGER "room_memberships_count" AFTER INSERT OR DELETE ON "room_memberships" FOR EACH ROW EXECUTE FUNCTION "parley_count_members"()`);
         await queryRunner.query(`CREATE INDEX "rooms_directory_idx" ON "rooms" ("member_count" DESC, lower("name"), "id") WHERE "kind" = 'PUBLIC' AND "member_count" > 0`);
         await queryRunner.query(`DROP INDEX "public"."users_username_lower_key"`);
-        await queryRunner.query(`CREATE UNIQUE INDEX "users_username_lower_key" ON "users" (lower("username") text_pattern_ops) WHERE "deleted_at" IS NULL`);
+        await queryRunner.query(`CREATE UNIQUE INDEX "users_username_lower_key" ON "users" ((lower("username") COLLATE "C")) WHERE "deleted_at" IS NULL`);
         await queryRunner.query(`CREATE OR REPLACE FUNCTION "parley_require_author_membership"() RETURNS trigger LANGUAGE plpgsql VOLATILE AS $$
             DECLARE
                 peer uuid;
@@ -88,6 +90,7 @@ export class People1796166588248 implements MigrationInterface {
         await queryRunner.query(`ALTER TABLE "rooms" DROP COLUMN "member_count"`);
         await queryRunner.query(`ALTER TABLE "users" DROP COLUMN "deleted_at"`);
         await queryRunner.query(`ALTER TABLE "users" DROP COLUMN "last_seen_at"`);
+        await queryRunner.query(`DROP INDEX "public"."message_reactions_user_id_idx"`);
         await queryRunner.query(`DROP INDEX "public"."user_blocks_blocked_id_idx"`);
         await queryRunner.query(`DROP TABLE "user_blocks"`);
     }

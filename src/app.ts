@@ -12,8 +12,12 @@ import type { QueryObserver } from './db/query-observer.js';
 import { AccountErasure } from './domain/account-erasure.js';
 import { AccountsService } from './domain/accounts.service.js';
 import { systemClock, type Clock } from './domain/clock.js';
+import { BlocksService } from './domain/blocks.service.js';
+import { DirectoryService } from './domain/directory.service.js';
+import { DirectRoomsService } from './domain/direct-rooms.service.js';
 import { MessagesService } from './domain/messages.service.js';
 import { PresenceService } from './domain/presence.service.js';
+import { RoomMembersService } from './domain/room-members.js';
 import { RateLimits } from './domain/rate-limits.js';
 import { ReactionsService } from './domain/reactions.service.js';
 import { ReadStateService } from './domain/read-state.service.js';
@@ -112,6 +116,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       roomStream: new RoomStreamService(dataSource, fanOut, { replayLimit: config.replayLimit }),
       presence: new PresenceService(dataSource, new InProcessPresenceStore(), clock, { offlineGraceMs: config.presenceOfflineGraceMs, throttleMs: config.presenceThrottleMs }, log),
       accounts: new AccountsService(dataSource, passwords, tokens, limits, users, new AccountErasure(dataSource, events)),
+      directory: new DirectoryService(dataSource, limits),
+      directRooms: new DirectRoomsService(dataSource),
+      members: new RoomMembersService(dataSource),
+      blocks: new BlocksService(dataSource),
     };
     cleanups.push(async () => {
       services.typing.dispose();

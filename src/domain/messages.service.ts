@@ -16,11 +16,13 @@ import type { RoomEvents } from './room-events.js';
 import { readReactionSnapshot } from '../db/queries/reaction-snapshots.js';
 import { RoomChanges } from './room-changes.js';
 import { messageAddedEvent } from './room-log.js';
-import { isUniqueViolation } from './unique-violation.js';
+import { isConstraintViolation, isUniqueViolation } from './unique-violation.js';
 import type { Viewer } from './viewer.js';
 
 const CLIENT_MESSAGE_ID_MAX = 64;
 const CLIENT_MESSAGE_ID_INDEX = 'messages_author_id_client_message_id_key';
+/** Raised by the messages insert trigger for a DIRECT room whose other participant blocked the author or was deleted. */
+const DIRECT_PEER_ACCEPTS = 'messages_direct_peer_accepts';
 
 export interface MessagesServiceOptions {
   /** Longest body after trimming, in characters (MESSAGE_MAX_LENGTH). */
@@ -63,7 +65,7 @@ export class MessagesService {
    * Stores a message under the seq of its MESSAGE_ADDED event. With `clientMessageId`, a retry (also a concurrent
    * one) returns the message first stored under that id and stores nothing.
    * @throws NotFoundError for a room the viewer cannot see or a reply target outside the room; ForbiddenError for
-   *   a non-member; BadUserInputError for a bad body or clientMessageId, or a clientMessageId used in another room.
+   *   a non-member, and in a DIRECT room whose other participant blocked the viewer or was deleted; BadUserInputError for a bad body or clientMessageId, or a clientMessageId used in another room.
    */
   async send(viewer: Viewer, roomId: string, input: SendMessageInput): Promise<Message> {
     await this.limits.send(viewer.id);
@@ -90,6 +92,7 @@ export class MessagesService {
         if (!message) throw new ForbiddenError('You are not a member of this room');
       }
     } catch (error) {
+      if (isConstraintViolation(error, DIRECT_PEER_ACCEPTS)) throw new ForbiddenError('This user does not accept your messages');
       // A concurrent retry committed first; our statement (and its seq) rolled back.
       if (clientMessageId == null || !isUniqueViolation(error, CLIENT_MESSAGE_ID_INDEX)) throw error;
       const winner = await this.findByClientMessageId(viewer, clientMessageId);

@@ -67,9 +67,10 @@ export class RoomStreamService {
     };
     // Listen first, then check membership: the room's lastSeq read by that check is then a safe starting point,
     // and one statement does for both.
+    let direct = false; // set by the membership check, before any event is delivered
     const registration = this.fanOut.subscribe({
       roomId,
-      sink,
+      sink: perViewerInDirectRooms(sink, viewer, () => direct),
       afterSeq,
       decide,
       log: { readAfter: (seq, limit) => readRoomEventsAfter(this.db.manager, roomId, seq, limit) },
@@ -84,6 +85,7 @@ export class RoomStreamService {
     try {
       const access = membershipOrFail(await this.accesses.load({ viewerId: viewer.id, roomId }));
       joinedSeq = access.joinedSeq;
+      direct = access.room.kind === 'DIRECT';
       if (afterSeq !== undefined) requireReached(afterSeq, access.room.lastSeq, 'after');
       void registration.subscriber.start(access.room.lastSeq);
     } catch (error) {
@@ -92,4 +94,21 @@ export class RoomStreamService {
     }
     return unsubscribe;
   }
+}
+
+/**
+ * A sink whose group is its viewer's own in a DIRECT room: fields marked @viewerDependentInDirectRooms (a DM's name
+ * and peer) differ between its two participants, and two viewers cost at most two renders.
+ */
+function perViewerInDirectRooms(sink: EventSink<DeliveredRoomEvent>, viewer: Viewer, isDirect: () => boolean): EventSink<DeliveredRoomEvent> {
+  if (sink.groupKey === undefined) return sink;
+  return {
+    get groupKey() {
+      return isDirect() && sink.groupKey !== undefined ? `${sink.groupKey}\u0000viewer:${viewer.id}` : sink.groupKey;
+    },
+    deliver: (event) => sink.deliver(event),
+    ...(sink.render ? { render: (event: DeliveredRoomEvent) => sink.render!(event) } : {}),
+    ...(sink.writeRendered ? { writeRendered: (rendered: string) => sink.writeRendered!(rendered) } : {}),
+    end: (error) => sink.end(error),
+  };
 }

@@ -9,6 +9,7 @@ import { requireStorableText } from './storable-text.js';
 import { loadRoomAccess, type RoomAccess } from '../db/queries/room-accesses.js';
 import { isVisible } from './room-access.js';
 import { RoomChanges } from './room-changes.js';
+import { passOwnership } from './room-ownership.js';
 import type { RoomEvents } from './room-events.js';
 import type { Viewer } from './viewer.js';
 
@@ -28,15 +29,16 @@ export class RoomsService {
 
   /**
    * Creates a room owned by the viewer, who becomes its first member.
-   * @throws BadUserInputError for a name outside 1-100 characters after trimming, or kind DIRECT.
+   * @throws BadUserInputError for a name outside 1-100 characters after trimming, or kind DIRECT (openDirectRoom).
    */
   async create(viewer: Viewer, rawName: string, kind: RoomKind, clientAddress: string): Promise<Room> {
     await this.limits.createRoom(clientAddress);
     const name = validRoomName(rawName);
-    if (kind === 'DIRECT') throw new BadUserInputError('DIRECT rooms cannot be created yet', 'kind');
+    if (kind === 'DIRECT') throw new BadUserInputError('Open a DIRECT room with openDirectRoom', 'kind');
     return this.db.transaction(async (tx) => {
       const room = await tx.save(tx.create(Room, { name, kind, createdById: viewer.id, lastSeq: 0 }));
       await tx.insert(RoomMembership, { roomId: room.id, userId: viewer.id, role: 'OWNER', joinedSeq: 0 });
+      room.memberCount = 1; // counted by the room_memberships trigger
       return room;
     });
   }
@@ -47,12 +49,21 @@ export class RoomsService {
     return access && isVisible(access) ? access.room : null;
   }
 
-  /** The viewer's rooms, oldest membership first. */
-  listJoined(viewer: Viewer): Promise<Room[]> {
-    return this.db
+  /**
+   * The viewer's rooms, oldest membership first; without `includeHidden`, not the direct rooms the viewer hid
+   * (hideRoom) that had no message since.
+   */
+  listJoined(viewer: Viewer, includeHidden = false): Promise<Room[]> {
+    const query = this.db
       .createQueryBuilder(Room, 'room')
       .innerJoin(RoomMembership, 'membership', 'membership.room_id = room.id')
-      .where('membership.user_id = :userId', { userId: viewer.id })
+      .where('membership.user_id = :userId', { userId: viewer.id });
+    if (!includeHidden) {
+      query.andWhere(
+        '(membership.hidden_seq IS NULL OR EXISTS (SELECT 1 FROM messages m WHERE m.room_id = room.id AND m.seq > membership.hidden_seq))',
+      );
+    }
+    return query
       .orderBy('membership.joined_at', 'ASC')
       .addOrderBy('room.id', 'ASC')
       .getMany();
@@ -71,27 +82,33 @@ export class RoomsService {
   /**
    * Joins a public room, or a private room the viewer was invited to (using up the invitation). Idempotent: only
    * the first join is logged.
-   * @throws NotFoundError when the viewer cannot see the room or was not invited to it.
+   * @throws NotFoundError when the viewer cannot see the room or was not invited to it, and for a closed room (its
+   *   last member left; nobody owns it to let anyone in).
    */
   join(viewer: Viewer, roomId: string): Promise<Room> {
     return this.changes.inRoom(viewer, roomId, async ({ tx, access, append }) => {
       if (access.role !== null) return access.room;
       if (access.room.kind !== 'PUBLIC' && !access.invited) throw new NotFoundError('Room');
+      if (access.room.memberCount === 0) throw new NotFoundError('Room');
       const event = await append({ kind: 'MEMBER_JOINED', actorId: viewer.id, targetUserId: viewer.id });
       await tx.insert(RoomMembership, { roomId, userId: viewer.id, role: 'MEMBER', joinedSeq: event.seq });
       await tx.delete(RoomInvitation, { roomId, userId: viewer.id });
+      access.room.memberCount += 1;
       return access.room;
     });
   }
 
   /**
-   * Ends the viewer's membership; their subscriptions to the room end. Returns false when not a member.
-   * @throws NotFoundError when the viewer cannot see the room.
+   * Ends the viewer's membership; their subscriptions to the room end. Returns false when not a member. An owner's
+   * ownership passes to the longest-standing member; the last member leaving closes the room.
+   * @throws NotFoundError when the viewer cannot see the room; BadUserInputError for a DIRECT room (hideRoom).
    */
   leave(viewer: Viewer, roomId: string): Promise<boolean> {
     return this.changes.inRoom(viewer, roomId, async ({ tx, access, append }) => {
+      if (access.room.kind === 'DIRECT') throw notForDirectRooms('left: hide it with hideRoom');
       if (access.role === null) return false;
       await tx.delete(RoomMembership, { roomId, userId: viewer.id });
+      if (access.role === 'OWNER') await passOwnership(tx, roomId, viewer.id);
       await append({ kind: 'MEMBER_LEFT', actorId: viewer.id, targetUserId: viewer.id });
       return true;
     });
@@ -104,19 +121,20 @@ export class RoomsService {
   invite(viewer: Viewer, roomId: string, userId: string): Promise<Room> {
     return this.changes.inRoom(viewer, roomId, async ({ tx, access, append }) => {
       requireMember(access);
+      if (access.room.kind === 'DIRECT') throw notForDirectRooms('joined by invitation');
       if (!isUuid(userId)) throw new NotFoundError('User');
       // One statement: invite unless already a member; an unknown user inserts nothing and is reported below.
       const inserted: unknown[] = await tx.query(
         `INSERT INTO room_invitations (room_id, user_id, invited_by_id)
          SELECT $1, u.id, $3 FROM users u
-         WHERE u.id = $2
+         WHERE u.id = $2 AND u.deleted_at IS NULL
            AND NOT EXISTS (SELECT 1 FROM room_memberships m WHERE m.room_id = $1 AND m.user_id = u.id)
          ON CONFLICT DO NOTHING
          RETURNING user_id`,
         [roomId, userId, viewer.id],
       );
       if (inserted.length > 0) await append({ kind: 'MEMBER_INVITED', actorId: viewer.id, targetUserId: userId });
-      else if ((await tx.query('SELECT 1 FROM users WHERE id = $1', [userId])).length === 0) throw new NotFoundError('User');
+      else if ((await tx.query('SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL', [userId])).length === 0) throw new NotFoundError('User');
       return access.room;
     });
   }
@@ -129,6 +147,7 @@ export class RoomsService {
   async rename(viewer: Viewer, roomId: string, rawName: string): Promise<Room> {
     const name = validRoomName(rawName);
     return this.changes.inRoom(viewer, roomId, async ({ tx, access, append }) => {
+      if (access.room.kind === 'DIRECT') throw notForDirectRooms('renamed');
       requireOwner(access, 'rename');
       if (access.room.name === name) return access.room;
       await tx.update(Room, { id: roomId }, { name });
@@ -146,6 +165,7 @@ export class RoomsService {
    */
   removeMember(viewer: Viewer, roomId: string, userId: string): Promise<boolean> {
     return this.changes.inRoom(viewer, roomId, async ({ tx, access, append }) => {
+      if (access.room.kind === 'DIRECT') throw notForDirectRooms('changed: nobody can be removed from one');
       requireOwner(access, 'remove members');
       if (userId === viewer.id) throw new BadUserInputError('Use leaveRoom to leave a room you own', 'userId');
       if (!isUuid(userId)) return false;
@@ -172,6 +192,10 @@ function validRoomName(rawName: string): string {
     throw new BadUserInputError(`Room name must be 1 to ${NAME_MAX} characters after trimming`, 'name');
   }
   return name;
+}
+
+function notForDirectRooms(what: string): BadUserInputError {
+  return new BadUserInputError(`A DIRECT room cannot be ${what}`, 'roomId');
 }
 
 function requireMember(access: RoomAccess): void {

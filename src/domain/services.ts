@@ -1,6 +1,10 @@
+import type { BlocksService } from './blocks.service.js';
+import type { DirectRoomsService } from './direct-rooms.service.js';
+import type { DirectoryService } from './directory.service.js';
 import type { AccountsService } from './accounts.service.js';
 import type { MessagesService } from './messages.service.js';
 import type { PresenceService } from './presence.service.js';
+import type { RoomMembersService } from './room-members.js';
 import type { ReactionsService } from './reactions.service.js';
 import type { ReadStateService } from './read-state.service.js';
 import type { RoomStreamService } from './room-stream.service.js';
@@ -19,4 +23,8 @@ export interface Services {
   roomStream: RoomStreamService;
   presence: PresenceService;
   accounts: AccountsService;
+  directory: DirectoryService;
+  directRooms: DirectRoomsService;
+  members: RoomMembersService;
+  blocks: BlocksService;
 }

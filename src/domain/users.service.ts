@@ -160,7 +160,7 @@ export class UsersService {
   private findByUsername(username: string): Promise<User | null> {
     return this.users
       .createQueryBuilder('user')
-      .where('lower(user.username) = lower(:username) AND user.deleted_at IS NULL', { username })
+      .where('lower(user.username) COLLATE "C" = lower(:username) AND user.deleted_at IS NULL', { username })
       .getOne();
   }
 }

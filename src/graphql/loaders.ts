@@ -20,6 +20,10 @@ export interface Loaders {
   readStates: DataLoader<string, ReadState>;
   /** Users' presence as the viewer sees it, per user id. */
   presence: DataLoader<string, Presence>;
+  /** Whether the viewer is a member, per room id. */
+  isMember: DataLoader<string, boolean>;
+  /** Whether the viewer has blocked them, per user id. */
+  blockedByViewer: DataLoader<string, boolean>;
 }
 
 export function createLoaders(services: Services, viewer: Viewer | null): Loaders {
@@ -30,6 +34,14 @@ export function createLoaders(services: Services, viewer: Viewer | null): Loader
     reactions: new DataLoader(async (ids) => {
       const byMessage = await services.reactions.summarize(viewer, ids);
       return ids.map((id) => byMessage.get(id) ?? []);
+    }),
+    isMember: new DataLoader(async (ids) => {
+      const rooms = viewer ? await services.members.memberOf(viewer, ids) : new Set<string>();
+      return ids.map((id) => rooms.has(id));
+    }),
+    blockedByViewer: new DataLoader(async (ids) => {
+      const blocked = viewer ? await services.blocks.blockedByViewer(viewer, ids) : new Set<string>();
+      return ids.map((id) => blocked.has(id));
     }),
     presence: new DataLoader(async (ids) => {
       const byUser = await services.presence.presenceOf(viewer, ids);

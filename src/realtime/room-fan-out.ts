@@ -56,7 +56,10 @@ export class RoomFanOut<TEvent extends Sequenced> {
     const subscriber = new RoomSubscriber<TEvent>({
       ...options,
       sink: {
-        groupKey: sink.groupKey,
+        // Read when an event is fanned out: a sink may learn its group only once its subscription has started.
+        get groupKey() {
+          return sink.groupKey;
+        },
         deliver: async (event) => {
           this.counters.singleDeliveries++;
           await sink.deliver(event);

@@ -14,7 +14,7 @@ export interface EventSink<TEvent> {
   /**
    * Subscribers with the same key receive byte-identical payloads for an event, so the fan-out renders each event
    * once per key (with any member's `render`) and hands the result to every member's `writeRendered`. Undefined:
-   * every event goes through `deliver`.
+   * every event goes through `deliver`. Read for every event the fan-out delivers live (never before `start`).
    */
   readonly groupKey?: string | undefined;
   /** Delivers one event on its own (replay, gap fill, or a sink without a group). */

@@ -1,9 +1,10 @@
-import { CreateDateColumn, Entity, JoinColumn, ManyToOne, PrimaryColumn, type Relation } from 'typeorm';
+import { CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn, type Relation } from 'typeorm';
 import { Message } from './message.entity.js';
 import { User } from './user.entity.js';
 
 /** One user's reaction with one emoji to one message; the key makes it at most one. */
 @Entity({ name: 'message_reactions' })
+@Index('message_reactions_user_id_idx', ['userId'])
 export class MessageReaction {
   @PrimaryColumn({ name: 'message_id', type: 'uuid' })
   messageId: string;

@@ -1,9 +1,10 @@
 import type { EntityManager } from 'typeorm';
 import { isUuid } from '../ids.js';
 import type { MembershipRole } from '../entities/room-membership.entity.js';
-import { Room } from '../entities/room.entity.js';
+import type { Room } from '../entities/room.entity.js';
 import { queryRows } from '../query-rows.js';
 import { lockRoom } from './room-log.js';
+import { ROOM_COLUMNS, roomFromRow, type RoomRow } from './room-rows.js';
 
 /** A room together with where the viewer stands in it. */
 export interface RoomAccess {
@@ -22,14 +23,8 @@ export interface RoomAccessKey {
   readonly roomId: string;
 }
 
-interface RoomAccessRow {
+interface RoomAccessRow extends RoomRow {
   ord: string;
-  id: string;
-  name: string;
-  kind: Room['kind'];
-  last_seq: number;
-  created_by_id: string | null;
-  created_at: Date;
   viewer_role: MembershipRole | null;
   viewer_joined_seq: number | null;
   viewer_invited: boolean;
@@ -46,7 +41,7 @@ export async function loadRoomAccesses(db: EntityManager, keys: readonly RoomAcc
   if (valid.length === 0) return found;
   const rows = await queryRows<RoomAccessRow>(
     db,
-    `SELECT p.ord, r.id, r.name, r.kind, r.last_seq, r.created_by_id, r.created_at,
+    `SELECT p.ord, ${ROOM_COLUMNS},
             m.role AS viewer_role, m.joined_seq AS viewer_joined_seq, i.user_id IS NOT NULL AS viewer_invited
      FROM unnest($1::uuid[], $2::uuid[]) WITH ORDINALITY AS p(room_id, user_id, ord)
      JOIN rooms r ON r.id = p.room_id
@@ -56,14 +51,7 @@ export async function loadRoomAccesses(db: EntityManager, keys: readonly RoomAcc
     { prepareAs: 'parley_room_accesses' },
   );
   for (const row of rows) {
-    const room = Object.assign(new Room(), {
-      id: row.id,
-      name: row.name,
-      kind: row.kind,
-      lastSeq: row.last_seq,
-      createdById: row.created_by_id,
-      createdAt: row.created_at,
-    });
+    const room = roomFromRow(row);
     found[valid[Number(row.ord) - 1]!.index] = { room, role: row.viewer_role, invited: row.viewer_invited, joinedSeq: row.viewer_joined_seq ?? 0 };
   }
   return found;

@@ -643,7 +643,10 @@ export type User = {
   /** True for the placeholder a deleted account leaves behind: its messages stay in history under it. */
   deleted: Scalars['Boolean']['output'];
   id: Scalars['ID']['output'];
-  /** Whether the user is connected, away or offline (see the `presence` subscription). */
+  /**
+   * Whether the user is connected, away or offline (see the `presence` subscription). A user who blocked the viewer
+   * is OFFLINE to the viewer, so this depends on who asks.
+   */
   presence: Presence;
   /** For a deleted account: `deleted user` (the name it had is free for anyone to take). */
   username: Scalars['String']['output'];
@@ -825,6 +828,10 @@ export type RoomStreamDirectiveResolver<Result, Parent, ContextType = GraphQLCon
 export type ViewerDependentDirectiveArgs = { };
 
 export type ViewerDependentDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = ViewerDependentDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
+export type ViewerDependentInDirectRoomsDirectiveArgs = { };
+
+export type ViewerDependentInDirectRoomsDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = ViewerDependentInDirectRoomsDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
 export type AuthPayloadResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['AuthPayload'] = ResolversParentTypes['AuthPayload']> = {
   expiresAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
@@ -1128,4 +1135,5 @@ export type Resolvers<ContextType = GraphQLContext> = {
 export type DirectiveResolvers<ContextType = GraphQLContext> = {
   roomStream?: RoomStreamDirectiveResolver<any, any, ContextType>;
   viewerDependent?: ViewerDependentDirectiveResolver<any, any, ContextType>;
+  viewerDependentInDirectRooms?: ViewerDependentInDirectRoomsDirectiveResolver<any, any, ContextType>;
 };

@@ -67,7 +67,7 @@ function openPresenceClient(port: number, index: number, token: string, watched:
       counter.changes++;
       if (text.includes('"OFFLINE"')) counter.offlineChanges++;
     });
-    socket.on('error', () => counter.errors++);
+    socket.on('error', () => {}); // counted by the close that follows
     // Closed by the server before the initial states were in (e.g. 1013 while the database pool is exhausted).
     socket.on('close', (code: number) => {
       if (received < watched.length) {

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { AuthorPresenceDocument, MyPresenceDocument, SendMessageDocument, SetStatusDocument, WatchPresenceDocument } from './__generated__/graphql.js';
+import { parse, type DocumentNode } from 'graphql';
+import { AuthorPresenceDocument, BlockUserDocument, MyPresenceDocument, SendMessageDocument, SetStatusDocument, WatchPresenceDocument } from './__generated__/graphql.js';
 import { roomWithMembers, signUp, type TestUser } from './helpers/fixtures.js';
 import { errorCodes, postGraphQL } from './helpers/http-client.js';
 import { ManualClock } from './helpers/manual-clock.js';
@@ -187,6 +188,34 @@ describe('presence', () => {
     await setStatus(bob, 'OFFLINE'); // back to what was sent last
     clock.advance(THROTTLE_MS);
     await watcher.nothingBefore(marker2);
+  });
+
+  it('executes a change once for every watcher with the same selection, whatever ids each asked for; a viewer-dependent selection per watcher', async () => {
+    const [bob, alice, carol, dave, erin] = await Promise.all([user(), user(), user(), user(), user()]);
+    await connect(bob);
+    clock.advance(THROTTLE_MS); // out of bob's throttle window
+    const shared = parse('subscription ($ids: [ID!]!) { presence(userIds: $ids) { user { id username } presence { status } } }');
+    const personal = parse('subscription ($ids: [ID!]!) { presence(userIds: $ids) { user { id blockedByMe } presence { status } } }');
+    const open = async (viewer: TestUser, document: DocumentNode, ids: string[]) => {
+      const sub = (await connect(viewer)).subscribe(document as never, { ids });
+      const next = async () => {
+        const result = await sub.results.take(5000, `presence for ${viewer.username}`);
+        assert.ok(result.data, JSON.stringify(result.errors));
+        return (result.data as { presence: { user: { id: string }; presence: { status: string } } }).presence;
+      };
+      for (let i = 0; i < ids.length; i++) await next(); // the initial states
+      return next;
+    };
+    await dave.http.data(BlockUserDocument, { userId: bob.id });
+    const watchers = [await open(alice, shared, [bob.id]), await open(carol, shared, [alice.id, bob.id]), await open(erin, shared, [bob.id, carol.id])];
+    const daves = await open(dave, personal, [bob.id]);
+    const before = { ...server.stats().counters };
+    await setStatus(bob, 'AWAY');
+    for (const next of watchers) assert.deepEqual(await next(), { user: { id: bob.id, username: bob.username }, presence: { status: 'AWAY' } });
+    assert.deepEqual(await daves(), { user: { id: bob.id, blockedByMe: true }, presence: { status: 'AWAY' } }, 'rendered for dave');
+    const after = server.stats().counters;
+    assert.equal(after.sharedEventRenders - before.sharedEventRenders, 1, 'one execution for the three shared watchers');
+    assert.equal(after.sharedEventDeliveries - before.sharedEventDeliveries, 3, 'the viewer-dependent selection is not shared');
   });
 
   it('a subscriber hears only about the users it asked for', async () => {

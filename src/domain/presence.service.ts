@@ -150,9 +150,13 @@ export class PresenceService {
       if (byId.size < ids.length) throw new NotFoundError('User');
       for (const id of ids) {
         const row = byId.get(id)!;
-        const presence = visiblePresence(row, records.get(id));
+        const record = records.get(id);
+        const presence = visiblePresence(row, record);
         lastSent.set(id, presence.status);
-        deliver({ userId: id, presence, user: { id, username: row.username, deleted: row.deleted } });
+        // The change last published, when that is what this viewer sees: the same object for every new watcher.
+        const published = record?.lastChange;
+        const current = published?.presence === presence && published.user ? published : { userId: id, presence, user: { id, username: row.username, deleted: row.deleted } };
+        deliver(current);
       }
       hidden = new Set(rows.filter((row) => row.deleted || row.blocksViewer).map((row) => row.id));
       for (const change of early.splice(0)) forward(change);

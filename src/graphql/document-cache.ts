@@ -5,6 +5,8 @@ import {
   validate,
   visit,
   visitWithTypeInfo,
+  Kind,
+  type ASTNode,
   type DocumentNode,
   type GraphQLSchema,
   type ValidationRule,
@@ -21,12 +23,19 @@ export type PreparedDocument =
       readonly document: DocumentNode;
       /** It selects a field marked `@viewerDependent`: rendered per viewer instead of once for everyone. */
       readonly viewerDependent: boolean;
+      /**
+       * Variables the document uses beyond its root field's arguments: for a subscription, those that can shape
+       * how an event renders (the root field's arguments only choose which events arrive).
+       */
+      readonly renderVariables: readonly string[];
     }
   | { readonly ok: false; readonly errors: readonly GraphQLError[] };
 
 /** Parses and validates each distinct document text once; keeps the most recently used `capacity` of them. */
 export class DocumentCache {
   private readonly entries = new Map<string, PreparedDocument>();
+  /** The prepared document of each parsed one handed out, for those who get the node back (graphql-ws). */
+  private readonly byDocument = new WeakMap<DocumentNode, PreparedDocument>();
   private prepared = 0;
   private readonly viewerDependentFields: ReadonlySet<string>;
 
@@ -64,7 +73,14 @@ export class DocumentCache {
     }
     const errors = validate(this.schema, document, this.rules);
     if (errors.length > 0) return { ok: false, errors };
-    return { ok: true, id: ++this.prepared, document, viewerDependent: this.selectsViewerDependentField(document) };
+    const prepared = { ok: true as const, id: ++this.prepared, document, viewerDependent: this.selectsViewerDependentField(document), renderVariables: variablesBeyondRootArguments(document) };
+    this.byDocument.set(document, prepared);
+    return prepared;
+  }
+
+  /** The prepared form of a document this cache handed out; undefined for any other. */
+  preparedOf(document: DocumentNode): PreparedDocument | undefined {
+    return this.byDocument.get(document);
   }
 
   private selectsViewerDependentField(document: DocumentNode): boolean {
@@ -83,4 +99,25 @@ export class DocumentCache {
     );
     return found;
   }
+}
+
+/** Variables used anywhere but in the arguments of the operations' root fields (each use counted once). */
+function variablesBeyondRootArguments(document: DocumentNode): string[] {
+  const uses = new Map<string, number>();
+  const count = (node: ASTNode, into: Map<string, number>) =>
+    visit(node, {
+      VariableDefinition: () => false, // a definition is not a use
+      Variable(variable) {
+        into.set(variable.name.value, (into.get(variable.name.value) ?? 0) + 1);
+      },
+    });
+  count(document, uses);
+  const inRootArguments = new Map<string, number>();
+  for (const definition of document.definitions) {
+    if (definition.kind !== Kind.OPERATION_DEFINITION) continue;
+    for (const selection of definition.selectionSet.selections) {
+      if (selection.kind === Kind.FIELD) for (const argument of selection.arguments ?? []) count(argument, inRootArguments);
+    }
+  }
+  return [...uses].filter(([name, n]) => n > (inRootArguments.get(name) ?? 0)).map(([name]) => name);
 }

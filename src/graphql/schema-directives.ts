@@ -1,7 +1,7 @@
 import { isInterfaceType, isObjectType, type GraphQLSchema } from 'graphql';
 
 /** The directives schema.graphql uses to declare what the server must know about a field. */
-export type FieldDirective = 'viewerDependent' | 'viewerDependentInDirectRooms' | 'roomStream';
+export type FieldDirective = 'viewerDependent' | 'viewerDependentInDirectRooms' | 'roomStream' | 'sharedEvents';
 
 /**
  * Every field carrying `@<directive>` in the schema's SDL, as `Type.field` (interfaces included). Read once at

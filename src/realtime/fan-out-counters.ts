@@ -8,6 +8,10 @@ export class FanOutCounters {
   groupedDeliveries = 0;
   /** Events delivered one subscriber at a time (replay, gap fill, ungrouped sinks). */
   singleDeliveries = 0;
+  /** Executions of events of `@sharedEvents` subscriptions (presence): one per event object and render key. */
+  sharedEventRenders = 0;
+  /** Events of `@sharedEvents` subscriptions delivered through a shared render. */
+  sharedEventDeliveries = 0;
   /** Subscribers closed because their socket buffer passed the limit. */
   slowConsumersDropped = 0;
 }

@@ -17,6 +17,11 @@ export interface PresenceRecord {
   readonly manual: ManualStatus | null;
   /** What others were last sent (and what a new subscriber starts from); null before the first publish. */
   readonly shown: Presence | null;
+  /**
+   * The change that was last published, `shown` being its presence: new subscribers get this very object, so that
+   * the transport renders it once for all of them (see shared-event-renders).
+   */
+  readonly lastChange: PresenceChange | null;
 }
 
 /**
@@ -46,6 +51,7 @@ interface MutableRecord {
   goneAt: Date | null;
   manual: ManualStatus | null;
   shown: Presence | null;
+  lastChange: PresenceChange | null;
 }
 
 /**
@@ -59,7 +65,7 @@ export class InProcessPresenceStore implements PresenceStore {
 
   async connected(userId: string): Promise<PresenceRecord> {
     let record = this.records.get(userId);
-    if (!record) this.records.set(userId, (record = { sockets: 0, goneAt: null, manual: null, shown: null }));
+    if (!record) this.records.set(userId, (record = { sockets: 0, goneAt: null, manual: null, shown: null, lastChange: null }));
     record.sockets++;
     return { ...record };
   }
@@ -90,7 +96,10 @@ export class InProcessPresenceStore implements PresenceStore {
 
   publish(change: PresenceChange): void {
     const record = this.records.get(change.userId);
-    if (record) record.shown = change.presence;
+    if (record) {
+      record.shown = change.presence;
+      record.lastChange = change;
+    }
     for (const listener of this.watchers.get(change.userId) ?? []) listener(change);
   }
 

@@ -18,6 +18,7 @@ import { fieldsWithDirective } from '../graphql/schema-directives.js';
 import { extraValidationRules } from '../graphql/validation-rules.js';
 import { DATABASE_UNAVAILABLE_CLOSE_CODE, DATABASE_UNAVAILABLE_CLOSE_REASON, type DirectDeliveryDeps } from './ws-direct-delivery.js';
 import { DirectSubscriptions, isDirectSubscription } from './ws-direct-subscriptions.js';
+import { createSharedEventSubscribe } from './shared-event-renders.js';
 import type { ClientAddressOf } from './client-address.js';
 import type { OriginPolicy } from './origin-policy.js';
 import { keepSocketsAlive } from './ws-keepalive.js';
@@ -116,6 +117,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
 
   const protocol = makeServer<ConnectionParams, SocketState>({
     connectionInitWaitTimeout: options.connectionInitTimeoutMs,
+    subscribe: createSharedEventSubscribe(schema, documents, options.counters),
     onConnect: async (ctx) => {
       const token = tokenFromConnectionParams(ctx.connectionParams);
       let auth;

@@ -825,6 +825,10 @@ export type RoomStreamDirectiveArgs = { };
 
 export type RoomStreamDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = RoomStreamDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type SharedEventsDirectiveArgs = { };
+
+export type SharedEventsDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = SharedEventsDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type ViewerDependentDirectiveArgs = { };
 
 export type ViewerDependentDirectiveResolver<Result, Parent, ContextType = GraphQLContext, Args = ViewerDependentDirectiveArgs> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
@@ -1134,6 +1138,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
 
 export type DirectiveResolvers<ContextType = GraphQLContext> = {
   roomStream?: RoomStreamDirectiveResolver<any, any, ContextType>;
+  sharedEvents?: SharedEventsDirectiveResolver<any, any, ContextType>;
   viewerDependent?: ViewerDependentDirectiveResolver<any, any, ContextType>;
   viewerDependentInDirectRooms?: ViewerDependentInDirectRoomsDirectiveResolver<any, any, ContextType>;
 };

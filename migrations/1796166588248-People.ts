@@ -28,6 +28,8 @@ export class People1796166588248 implements MigrationInterface {
         await queryRunner.query(`ALTER TABLE "rooms" ADD CONSTRAINT "rooms_direct_pair_check" CHECK (("kind" = 'DIRECT') = ("direct_user_low_id" IS NOT NULL AND "direct_user_high_id" IS NOT NULL) AND "direct_user_low_id" <= "direct_user_high_id")`);
         await queryRunner.query(`ALTER TABLE "user_blocks" ADD CONSTRAINT "FK_dfcd8a81016d1de587fbd2d70bf" FOREIGN KEY ("blocker_id") REFERENCES "users"("id") ON DELETE CASCADE ON UPDATE NO ACTION`);
         await queryRunner.query(`ALTER TABLE "user_blocks" ADD CONSTRAINT "FK_7a0806a54f0ad9ced3e247cacd1" FOREIGN KEY ("blocked_id") REFERENCES "users"("id") ON DELETE CASCADE ON UPDATE NO ACTION`);
+        // No membership may change between the count and the trigger that keeps it (a server may run meanwhile).
+        await queryRunner.query(`LOCK TABLE "room_memberships" IN SHARE ROW EXCLUSIVE MODE`);
         await queryRunner.query(`UPDATE "rooms" r SET "member_count" = (SELECT count(*) FROM "room_memberships" m WHERE m."room_id" = r."id")`);
         await queryRunner.query(`CREATE FUNCTION "parley_count_members"() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
@@ -76,6 +78,8 @@ export class People1796166588248 implements MigrationInterface {
             END
         $$`);
         await queryRunner.query(`DROP INDEX "public"."users_username_lower_key"`);
+        // Placeholders share one name; the old index holds every row, so each gets a name of its own.
+        await queryRunner.query(`UPDATE "users" SET "username" = 'deleted_' || left(replace("id"::text, '-', ''), 24) WHERE "deleted_at" IS NOT NULL`);
         await queryRunner.query(`CREATE UNIQUE INDEX "users_username_lower_key" ON "users" (lower("username"))`);
         await queryRunner.query(`DROP INDEX "public"."rooms_directory_idx"`);
         await queryRunner.query(`DROP TRIGGER "room_memberships_count" ON "room_memberships"`);

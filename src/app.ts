@@ -117,7 +117,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       presence: new PresenceService(dataSource, new InProcessPresenceStore(), clock, { offlineGraceMs: config.presenceOfflineGraceMs, throttleMs: config.presenceThrottleMs }, log),
       accounts: new AccountsService(dataSource, passwords, tokens, limits, users, new AccountErasure(dataSource, events)),
       directory: new DirectoryService(dataSource, limits),
-      directRooms: new DirectRoomsService(dataSource),
+      directRooms: new DirectRoomsService(dataSource, limits),
       members: new RoomMembersService(dataSource),
       blocks: new BlocksService(dataSource),
     };
@@ -128,6 +128,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     // Runs after the sockets have closed (cleanups run in reverse) and before the pool does: stops grace timers and
     // waits for presence writes in flight.
     cleanups.push(() => services.presence.dispose());
+    services.blocks.onChange((blockerId, blockedId, blocked) => services.presence.blockChanged(blockerId, blockedId, blocked));
     const external = config.externalIdentity ? new ExternalTokenVerifier(config.externalIdentity) : undefined;
     const authenticator = new Authenticator(tokens, users, {}, external);
     users.onSignOut((userId) => authenticator.forgetUser(userId));

@@ -172,6 +172,9 @@ describe('direct rooms', () => {
     const dm = (await dave.http.data(OpenDirectRoomDocument, { userId: erin.id })).openDirectRoom;
     const listed = async (user: TestUser, includeHidden = false) => (await user.http.data(RoomsIncludingHiddenDocument, { includeHidden })).rooms.some((r) => r.id === dm.id);
     assert.equal(await listed(dave), true);
+    assert.equal(await listed(erin), false, 'not in the other participant’s list before its first message');
+    await dave.http.data(SendMessageDocument, { roomId: dm.id, body: 'hi erin' });
+    assert.equal(await listed(erin), true);
     assert.equal((await dave.http.data(HideRoomDocument, { roomId: dm.id })).hideRoom, true);
     assert.equal((await dave.http.data(HideRoomDocument, { roomId: dm.id })).hideRoom, false, 'hidden already');
     assert.equal(await listed(dave), false);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { JoinRoomDocument, LeaveRoomDocument, PublicRoomsDocument, UserDocument, UsersDocument } from './__generated__/graphql.js';
+import { JoinRoomDocument, LeaveRoomDocument, PublicRoomsDocument, RoomPeopleDocument, UserDocument, UsersDocument } from './__generated__/graphql.js';
 import { createRoom, signUp, uniqueName, type TestUser } from './helpers/fixtures.js';
 import { HttpClient, errorCodes } from './helpers/http-client.js';
 import { startTestServer, type TestServer } from './helpers/test-server.js';
@@ -95,6 +95,20 @@ describe('directory: publicRooms, users, user', () => {
     assert.ok(roomCursor);
     assert.deepEqual(errorCodes(await alice.http.request(UsersDocument, { search: 'a', after: roomCursor })), ['BAD_USER_INPUT'], 'a cursor of another list');
     assert.deepEqual(errorCodes(await alice.http.request(PublicRoomsDocument, { first: 51 })), ['BAD_USER_INPUT']);
+    // Forged cursors of the right list: refused as input, never a failed statement.
+    const forge = (key: unknown[]) => Buffer.from(JSON.stringify(key)).toString('base64url');
+    const room = (await alice.http.data(PublicRoomsDocument, { first: 1 })).publicRooms.edges[0]!.node;
+    for (const after of [
+      forge(['publicRooms', 2 ** 40, 'a', randomUUID()]),
+      forge(['publicRooms', -1, 'a', randomUUID()]),
+      forge(['publicRooms', 1, 'a', 'not-a-uuid']),
+      forge(['publicRooms', 1, 'a\u0000', randomUUID()]),
+      forge(['publicRooms', 1.5, 'a', randomUUID()]),
+    ]) {
+      assert.deepEqual(errorCodes(await alice.http.request(PublicRoomsDocument, { after })), ['BAD_USER_INPUT'], after);
+    }
+    assert.deepEqual(errorCodes(await alice.http.request(UsersDocument, { search: 'a', after: forge(['users', 'x'.repeat(5000)]) })), ['BAD_USER_INPUT']);
+    assert.deepEqual(errorCodes(await alice.http.request(RoomPeopleDocument, { id: room.id, after: forge(['members', 0, 'a', 'nope']) })), ['BAD_USER_INPUT']);
     const anonymous = new HttpClient(server.url);
     assert.deepEqual(errorCodes(await anonymous.request(UsersDocument, { search: 'a' })), ['UNAUTHENTICATED']);
     assert.deepEqual(errorCodes(await anonymous.request(PublicRoomsDocument, {})), ['UNAUTHENTICATED']);

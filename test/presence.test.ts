@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { parse, type DocumentNode } from 'graphql';
-import { AuthorPresenceDocument, BlockUserDocument, MyPresenceDocument, SendMessageDocument, SetStatusDocument, WatchPresenceDocument } from './__generated__/graphql.js';
+import { AuthorPresenceDocument, BlockUserDocument, UnblockUserDocument, MyPresenceDocument, SendMessageDocument, SetStatusDocument, WatchPresenceDocument } from './__generated__/graphql.js';
 import { roomWithMembers, signUp, type TestUser } from './helpers/fixtures.js';
 import { errorCodes, postGraphQL } from './helpers/http-client.js';
 import { ManualClock } from './helpers/manual-clock.js';
@@ -253,6 +253,26 @@ describe('presence', () => {
     assert.deepEqual(await authorPresence(bob), { status: 'AWAY', lastSeenAt: null });
     const bobs = await watch(bob, [carol.id]);
     assert.deepEqual(await bobs.next(), [carol.id, 'AWAY', null]);
+  });
+
+  it('turns a user OFFLINE for a running subscription of the one they block, and back when they unblock', async () => {
+    const [alice, bob, marker1, marker2] = await Promise.all([user(), user(), user(), user()]);
+    await connect(bob);
+    const watcher = await watch(alice, [bob.id, marker1.id, marker2.id]);
+    assert.deepEqual(await watcher.next(), [bob.id, 'ONLINE', null]);
+    await watcher.next();
+    await watcher.next();
+    await bob.http.data(BlockUserDocument, { userId: alice.id });
+    assert.deepEqual(await watcher.next(), [bob.id, 'OFFLINE', null], 'the block hides bob at once');
+    clock.advance(THROTTLE_MS);
+    await setStatus(bob, 'AWAY');
+    await watcher.nothingBefore(marker1); // bob's changes no longer reach alice
+    await bob.http.data(UnblockUserDocument, { userId: alice.id });
+    assert.deepEqual(await watcher.next(), [bob.id, 'AWAY', null], 'unblocked: what everyone else sees');
+    clock.advance(THROTTLE_MS);
+    await setStatus(bob, 'ONLINE');
+    assert.deepEqual(await watcher.next(), [bob.id, 'ONLINE', null]);
+    await watcher.nothingBefore(marker2);
   });
 
   it('refuses no ids, more than 100 distinct ones, ids of no user, and viewers who are not signed in', async () => {

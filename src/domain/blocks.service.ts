@@ -11,7 +11,14 @@ import type { Viewer } from './viewer.js';
  * Public and private rooms both are in are unaffected.
  */
 export class BlocksService {
+  private readonly listeners: ((blockerId: string, blockedId: string, blocked: boolean) => void)[] = [];
+
   constructor(private readonly db: DataSource) {}
+
+  /** Registers a listener for blocks made and lifted (presence hides a blocker from running subscriptions). */
+  onChange(listener: (blockerId: string, blockedId: string, blocked: boolean) => void): void {
+    this.listeners.push(listener);
+  }
 
   /**
    * Blocks a user; false when already blocked.
@@ -22,12 +29,16 @@ export class BlocksService {
     if (!isUuid(userId)) throw new NotFoundError('User');
     const outcome = await insertBlock(this.db.manager, viewer.id, userId);
     if (outcome === 'no such user') throw new NotFoundError('User');
-    return outcome === 'blocked';
+    if (outcome === 'already') return false;
+    for (const listener of this.listeners) listener(viewer.id, userId, true);
+    return true;
   }
 
   /** Lifts a block; false when the user was not blocked (or does not exist). */
-  unblock(viewer: Viewer, userId: string): Promise<boolean> {
-    return isUuid(userId) ? deleteBlock(this.db.manager, viewer.id, userId) : Promise.resolve(false);
+  async unblock(viewer: Viewer, userId: string): Promise<boolean> {
+    if (!isUuid(userId) || !(await deleteBlock(this.db.manager, viewer.id, userId))) return false;
+    for (const listener of this.listeners) listener(viewer.id, userId, false);
+    return true;
   }
 
   /** The users the viewer has blocked, by username. */

@@ -4,6 +4,7 @@ import { isUuid } from '../db/ids.js';
 import { findDirectPeer, findDirectRoomId, hideForMember, insertDirectRoom, unhideForMember } from '../db/queries/direct-rooms.js';
 import { loadRoomAccess } from '../db/queries/room-accesses.js';
 import { BadUserInputError, NotFoundError } from './errors.js';
+import type { RateLimits } from './rate-limits.js';
 import { requireMembership } from './room-access.js';
 import type { Viewer } from './viewer.js';
 
@@ -12,14 +13,20 @@ import type { Viewer } from './viewer.js';
  * has exactly one (rooms_direct_pair_key); both are members from the start and nobody else ever is.
  */
 export class DirectRoomsService {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly limits: RateLimits,
+  ) {}
 
   /**
    * The direct room of the viewer and `userId` (the viewer's own id: a note-to-self room), created on first use;
-   * opening it shows it again in the viewer's `rooms` if it was hidden.
-   * @throws NotFoundError for no such live account, and for one who blocked the viewer (the same error).
+   * opening it shows it again in the viewer's `rooms` if it was hidden. The other participant sees it in `rooms`
+   * from its first message on. Counted against the directory's rate limit (it tells whether a user exists).
+   * @throws NotFoundError for no such live account, and for one who blocked the viewer (the same error);
+   *   RateLimitedError.
    */
   async open(viewer: Viewer, userId: string): Promise<Room> {
+    await this.limits.directory(viewer.id);
     if (!isUuid(userId)) throw new NotFoundError('User');
     const peer = userId === viewer.id ? { id: viewer.id, username: viewer.username, blockedAsker: false } : await findDirectPeer(this.db.manager, viewer.id, userId);
     if (!peer || peer.blockedAsker) throw new NotFoundError('User');

@@ -13,7 +13,7 @@ const SIZES = { default: 20, max: 50 };
 const USER_SEARCH_MAX = 32;
 const ROOM_SEARCH_MAX = 100;
 
-const roomCursors = new PageCursors<readonly [number, string, string]>('publicRooms', ['n', 's', 's'], SIZES);
+const roomCursors = new PageCursors<readonly [number, string, string]>('publicRooms', ['n', 's', 'u'], SIZES);
 const userCursors = new PageCursors<readonly [string]>('users', ['s'], SIZES);
 
 /** Finding rooms to join and people to invite or message: rate-limited per viewer, since a scraper loops over it. */
@@ -34,7 +34,7 @@ export class DirectoryService {
     await this.limits.directory(viewer.id);
     if (page.size === 0 || [...term].length > ROOM_SEARCH_MAX) return emptyPage(page.after !== null);
     const rows = await listPublicRooms(this.db.manager, {
-      pattern: term === '' ? null : `%${escapeLike(term.toLowerCase())}%`,
+      pattern: term === '' ? null : `%${escapeLike(term)}%`, // lowered by PostgreSQL, as the names it matches
       after: page.after,
       limit: page.size + 1,
     });
@@ -52,7 +52,7 @@ export class DirectoryService {
     await this.limits.directory(viewer.id);
     if (page.size === 0 || [...term].length > USER_SEARCH_MAX) return emptyPage(page.after !== null);
     const after = page.after?.[0] ?? null;
-    const rows = await listUsers(this.db.manager, { pattern: `${escapeLike(term.toLowerCase())}%`, after, limit: page.size + 1 });
+    const rows = await listUsers(this.db.manager, { pattern: `${escapeLike(term)}%`, after, limit: page.size + 1 });
     return userCursors.toPage(page, rows, (row) => [row.usernameKey] as const, (row) => ({ id: row.id, username: row.username, deleted: false }));
   }
 }

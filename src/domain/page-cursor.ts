@@ -1,3 +1,4 @@
+import { isUuid } from '../db/ids.js';
 import { BadUserInputError } from './errors.js';
 
 /** A key a list is ordered by, one value per sort column. */
@@ -29,8 +30,11 @@ export interface KeyedPage<T> {
 export class PageCursors<K extends SortKey> {
   constructor(
     private readonly list: string,
-    /** The shape of a key, checked when a cursor is decoded: 's' for a string, 'n' for an integer. */
-    private readonly shape: readonly ('s' | 'n')[],
+    /**
+     * The shape of a key, checked when a cursor is decoded: 's' for a string, 'u' for a UUID, 'n' for an integer
+     * PostgreSQL's `integer` holds. A forged cursor is BAD_USER_INPUT, never a failed statement.
+     */
+    private readonly shape: readonly ('s' | 'u' | 'n')[],
     private readonly sizes: { default: number; max: number },
   ) {}
 
@@ -70,9 +74,26 @@ export class PageCursors<K extends SortKey> {
       Array.isArray(parsed) &&
       parsed.length === this.shape.length + 1 &&
       parsed[0] === this.list &&
-      this.shape.every((kind, i) => (kind === 's' ? typeof parsed[i + 1] === 'string' : Number.isSafeInteger(parsed[i + 1])));
+      this.shape.every((kind, i) => fits(kind, parsed[i + 1]));
     if (!valid) throw new BadUserInputError('after is not a cursor of this list', 'after');
     return (parsed as unknown[]).slice(1) as unknown as K;
+  }
+}
+
+const INT4_MAX = 2 ** 31 - 1;
+/** Longest string a cursor carries: a room name's or username's sort key. */
+const KEY_MAX = 400;
+
+function fits(kind: 's' | 'u' | 'n', value: unknown): boolean {
+  switch (kind) {
+    case 'n':
+      return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= INT4_MAX;
+    case 'u':
+      return typeof value === 'string' && isUuid(value);
+    case 's':
+      return typeof value === 'string' && value.length <= KEY_MAX && value.isWellFormed() && !value.includes('\u0000');
+    default:
+      return kind satisfies never;
   }
 }
 

@@ -36,6 +36,10 @@ export class PresenceService {
   private readonly graceTimers = new Map<string, CancelTimer>();
   /** Work started by socket events and timers, awaited by `dispose` so nothing runs after the pool closes. */
   private readonly pending = new Set<Promise<void>>();
+  /** Running `presence` subscriptions by viewer, told when a user they watch blocks or unblocks their viewer. */
+  private readonly followsOf = new Map<string, Set<BlockAwareFollow>>();
+  /** Per user, the publish in progress: a user's changes are published in the order the throttle let them through. */
+  private readonly showing = new Map<string, Promise<void>>();
   private disposed = false;
   /**
    * Rows of subscriptions and User.presence loads that start while another read is in flight, or within 10 ms of
@@ -51,7 +55,7 @@ export class PresenceService {
     private readonly log: Logger,
   ) {
     this.rows = inFlightBatchLoader((keys) => loadPresenceRows(db.manager, keys), { maxBatchSize: 5000, collectMs: 10 });
-    this.signal = new ThrottledSignal<PresenceStatus>(clock, options.throttleMs, (userId, status) => this.track(this.show(userId, status)));
+    this.signal = new ThrottledSignal<PresenceStatus>(clock, options.throttleMs, (userId, status) => this.track(this.showInTurn(userId, status)));
   }
 
   /** An authenticated socket of the user opened. Ends a running grace period, silently. */
@@ -120,9 +124,9 @@ export class PresenceService {
 
   /**
    * The `presence` subscription: the current presence of each of `userIds` (duplicates ignored), in the order
-   * given, then every change of theirs, each a real change for this subscriber. Whether a user has blocked the
-   * viewer is decided once, here: such a user (and a deleted account) stays OFFLINE without changes for the life
-   * of the subscription. The returned function stops it.
+   * given, then every change of theirs, each a real change for this subscriber. A user who has blocked the viewer
+   * (and a deleted account) is OFFLINE without changes; a block made or lifted while it runs (see blockChanged)
+   * turns the user OFFLINE for it, or back to what others see. The returned function stops it.
    * @throws BadUserInputError for no ids or more than PRESENCE_MAX_USERS distinct ones; NotFoundError when an id
    *   names no user.
    */
@@ -164,7 +168,39 @@ export class PresenceService {
       unwatch();
       throw error;
     }
-    return unwatch;
+    const shown = hidden;
+    const follow: BlockAwareFollow = {
+      ids: new Set(ids),
+      blockedBy: (userId, blocked) => {
+        if (blocked ? shown.has(userId) : !shown.delete(userId)) return;
+        if (blocked) shown.add(userId);
+        const send = (presence: Presence) => {
+          if (lastSent.get(userId) === presence.status) return;
+          lastSent.set(userId, presence.status);
+          deliver({ userId, presence });
+        };
+        if (blocked) send(OFFLINE_UNSEEN);
+        else this.track(this.presenceOf(viewer, [userId]).then((found) => !shown.has(userId) && found.has(userId) && send(found.get(userId)!)).then(() => {}));
+      },
+    };
+    let follows = this.followsOf.get(viewer.id);
+    if (!follows) this.followsOf.set(viewer.id, (follows = new Set()));
+    follows.add(follow);
+    return () => {
+      unwatch();
+      const mine = this.followsOf.get(viewer.id);
+      if (mine?.delete(follow) && mine.size === 0) this.followsOf.delete(viewer.id);
+    };
+  }
+
+  /**
+   * `blockerId` blocked (or unblocked) `blockedId`: the blocked user's running subscriptions that watch the blocker
+   * now see the blocker OFFLINE (or again as others do). This process's subscriptions only.
+   */
+  blockChanged(blockerId: string, blockedId: string, blocked: boolean): void {
+    for (const follow of this.followsOf.get(blockedId) ?? []) {
+      if (follow.ids.has(blockerId)) follow.blockedBy(blockerId, blocked);
+    }
   }
 
   /**
@@ -196,6 +232,17 @@ export class PresenceService {
    * stores when the user was last seen first, so that whoever hears of it finds it in PostgreSQL too. A failed
    * read or write is logged and the change published all the same.
    */
+  private showInTurn(userId: string, status: PresenceStatus): Promise<void> {
+    // An OFFLINE stores lastSeenAt before it is published; a later ONLINE must not overtake it and be overwritten.
+    const previous = this.showing.get(userId) ?? Promise.resolve();
+    const turn = previous.catch(() => {}).then(() => this.show(userId, status));
+    this.showing.set(userId, turn);
+    void turn.finally(() => {
+      if (this.showing.get(userId) === turn) this.showing.delete(userId);
+    }).catch(() => {});
+    return turn;
+  }
+
   private async show(userId: string, status: PresenceStatus): Promise<void> {
     const record: PresenceRecord | undefined = (await this.store.current([userId])).get(userId);
     if (!record || this.disposed) return;
@@ -222,4 +269,10 @@ export class PresenceService {
       .finally(() => this.pending.delete(tracked));
     this.pending.add(tracked);
   }
+}
+
+/** A running `presence` subscription, as a block made or lifted by one of the users it watches reaches it. */
+interface BlockAwareFollow {
+  readonly ids: ReadonlySet<string>;
+  blockedBy(userId: string, blocked: boolean): void;
 }

@@ -14,7 +14,7 @@ export interface RoomMember {
   readonly joinedAt: Date;
 }
 
-const cursors = new PageCursors<readonly [number, string, string]>('members', ['n', 's', 's'], { default: 50, max: 100 });
+const cursors = new PageCursors<readonly [number, string, string]>('members', ['n', 's', 'u'], { default: 50, max: 100 });
 
 /** Who is in a room. */
 export class RoomMembersService {

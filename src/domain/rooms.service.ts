@@ -69,12 +69,12 @@ export class RoomsService {
       .getMany();
   }
 
-  /** Rooms the viewer was invited to and has not joined, newest invitation first. */
+  /** Rooms the viewer was invited to and has not joined (and can still join: not closed), newest invitation first. */
   listInvitations(viewer: Viewer): Promise<Room[]> {
     return this.db
       .createQueryBuilder(Room, 'room')
       .innerJoin(RoomInvitation, 'invitation', 'invitation.room_id = room.id')
-      .where('invitation.user_id = :userId', { userId: viewer.id })
+      .where('invitation.user_id = :userId AND room.member_count > 0', { userId: viewer.id })
       .orderBy('invitation.created_at', 'DESC')
       .getMany();
   }

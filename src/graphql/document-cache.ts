@@ -23,6 +23,8 @@ export type PreparedDocument =
       readonly document: DocumentNode;
       /** It selects a field marked `@viewerDependent`: rendered per viewer instead of once for everyone. */
       readonly viewerDependent: boolean;
+      /** It selects a field marked `@viewerDependentInDirectRooms` (only room streams know a room's kind). */
+      readonly directRoomDependent: boolean;
       /**
        * Variables the document uses beyond its root field's arguments: for a subscription, those that can shape
        * how an event renders (the root field's arguments only choose which events arrive).
@@ -38,6 +40,7 @@ export class DocumentCache {
   private readonly byDocument = new WeakMap<DocumentNode, PreparedDocument>();
   private prepared = 0;
   private readonly viewerDependentFields: ReadonlySet<string>;
+  private readonly directRoomDependentFields: ReadonlySet<string>;
 
   constructor(
     private readonly schema: GraphQLSchema,
@@ -45,6 +48,7 @@ export class DocumentCache {
     private readonly capacity = 1000,
   ) {
     this.viewerDependentFields = fieldsWithDirective(schema, 'viewerDependent');
+    this.directRoomDependentFields = fieldsWithDirective(schema, 'viewerDependentInDirectRooms');
   }
 
   get(query: string): PreparedDocument {
@@ -73,7 +77,7 @@ export class DocumentCache {
     }
     const errors = validate(this.schema, document, this.rules);
     if (errors.length > 0) return { ok: false, errors };
-    const prepared = { ok: true as const, id: ++this.prepared, document, viewerDependent: this.selectsViewerDependentField(document), renderVariables: variablesBeyondRootArguments(document) };
+    const prepared = { ok: true as const, id: ++this.prepared, document, viewerDependent: this.selectsAny(document, this.viewerDependentFields), directRoomDependent: this.selectsAny(document, this.directRoomDependentFields), renderVariables: variablesBeyondRootArguments(document) };
     this.byDocument.set(document, prepared);
     return prepared;
   }
@@ -83,9 +87,9 @@ export class DocumentCache {
     return this.byDocument.get(document);
   }
 
-  private selectsViewerDependentField(document: DocumentNode): boolean {
+  /** Whether the document selects one of `fields` (`Type.field`). */
+  private selectsAny(document: DocumentNode, fields: ReadonlySet<string>): boolean {
     const typeInfo = new TypeInfo(this.schema);
-    const viewerDependent = this.viewerDependentFields;
     let found = false;
     visit(
       document,
@@ -93,7 +97,7 @@ export class DocumentCache {
         Field() {
           const parent = typeInfo.getParentType();
           const field = typeInfo.getFieldDef();
-          if (parent && field && viewerDependent.has(`${parent.name}.${field.name}`)) found = true;
+          if (parent && field && fields.has(`${parent.name}.${field.name}`)) found = true;
         },
       }),
     );

@@ -12,6 +12,9 @@ import type { DocumentCache } from '../graphql/document-cache.js';
 import { fieldsWithDirective } from '../graphql/schema-directives.js';
 import type { FanOutCounters } from '../realtime/fan-out-counters.js';
 
+/** Most renders (distinct documents and render variables) kept per event object. */
+const MAX_RENDERS_PER_EVENT = 32;
+
 type SubscribeResult = Promise<AsyncGenerator<ExecutionResult> | ExecutionResult>;
 
 /**
@@ -29,12 +32,14 @@ export function createSharedEventSubscribe(schema: GraphQLSchema, documents: Doc
   return async (args) => {
     const prepared = documents.preparedOf(args.document);
     const root = getOperationAST(args.document, args.operationName)?.selectionSet.selections[0];
-    const shared = prepared?.ok && !prepared.viewerDependent && root?.kind === Kind.FIELD && sharedFields.has(`Subscription.${root.name.value}`);
+    const shared =
+      prepared?.ok && !prepared.viewerDependent && !prepared.directRoomDependent && root?.kind === Kind.FIELD && sharedFields.has(`Subscription.${root.name.value}`);
     if (!shared || !prepared.ok) return subscribe(args);
     const source = await createSourceEventStream(args);
     if (!(Symbol.asyncIterator in source)) return source; // refused: an ExecutionResult with the errors
     const variables = args.variableValues ?? {};
-    const key = JSON.stringify([prepared.id, args.operationName ?? null, prepared.renderVariables.map((name) => variables[name] ?? null)]);
+    // An omitted variable (its default applies) is not the same as an explicit null.
+    const key = JSON.stringify([prepared.id, args.operationName ?? null, prepared.renderVariables.map((name) => (Object.hasOwn(variables, name) ? [variables[name]] : []))]);
     const render = (event: unknown): Promise<ExecutionResult> => {
       counters.sharedEventDeliveries++;
       const run = async () => {
@@ -45,7 +50,11 @@ export function createSharedEventSubscribe(schema: GraphQLSchema, documents: Doc
       let byKey = renders.get(event);
       if (!byKey) renders.set(event, (byKey = new Map()));
       let rendered = byKey.get(key);
-      if (!rendered) byKey.set(key, (rendered = run()));
+      if (rendered) return rendered;
+      rendered = run();
+      // An event object can live long (a quiet user's last change): a client cycling through new documents must not
+      // grow its renders without bound. Past the cap, renders are not kept.
+      if (byKey.size < MAX_RENDERS_PER_EVENT) byKey.set(key, rendered);
       return rendered;
     };
     return mapEvents(source as AsyncGenerator<unknown>, render);

@@ -33,6 +33,8 @@ export async function findDirectRoomId(db: EntityManager, lowId: string, highId:
 /**
  * Creates the direct room of a pair (ids in order) with both as members, in the caller's transaction; null when
  * it exists already (created by a concurrent call: the unique pair key makes that wait for it, then do nothing).
+ * The other participant's membership starts hidden until the first message (hidden_seq 0), so opening a DM puts
+ * nothing in anyone else's room list until something is said in it.
  */
 export async function insertDirectRoom(tx: EntityManager, pair: { lowId: string; highId: string; name: string; createdById: string }): Promise<string | null> {
   const [room] = await queryRows<{ id: string }>(
@@ -46,9 +48,10 @@ export async function insertDirectRoom(tx: EntityManager, pair: { lowId: string;
   if (!room) return null;
   await queryRows(
     tx,
-    `INSERT INTO room_memberships (room_id, user_id, role, joined_seq)
-     SELECT $1, user_id, 'MEMBER', 0 FROM unnest(ARRAY[$2::uuid, $3::uuid]) AS p(user_id) GROUP BY user_id`,
-    [room.id, pair.lowId, pair.highId],
+    `INSERT INTO room_memberships (room_id, user_id, role, joined_seq, hidden_seq)
+     SELECT $1, user_id, 'MEMBER', 0, CASE WHEN user_id = $4 THEN NULL ELSE 0 END
+     FROM unnest(ARRAY[$2::uuid, $3::uuid]) AS p(user_id) GROUP BY user_id`,
+    [room.id, pair.lowId, pair.highId, pair.createdById],
   );
   return room.id;
 }

@@ -16,7 +16,7 @@ export interface ListedRoom {
 
 /**
  * Public rooms with members, most members first, then by lower(name) and id (rooms_directory_idx), after
- * `after` (that order's key) and whose lower(name) contains `pattern` (a LIKE pattern, escaped with `\`), if given.
+ * `after` (that order's key) and whose lower(name) matches lower(`pattern`) (a LIKE pattern escaped with `\`), if given.
  */
 export async function listPublicRooms(
   db: EntityManager,
@@ -28,7 +28,7 @@ export async function listPublicRooms(
     `SELECT ${ROOM_COLUMNS}, lower(r.name) AS name_key
      FROM rooms r
      WHERE r.kind = 'PUBLIC' AND r.member_count > 0
-       AND ($1::text IS NULL OR lower(r.name) LIKE $1 ESCAPE '\\')
+       AND ($1::text IS NULL OR lower(r.name) LIKE lower($1) ESCAPE '\\')
        AND ($2::int IS NULL OR r.member_count < $2 OR (r.member_count = $2 AND (lower(r.name), r.id) > ($3::text, $4::uuid)))
      ORDER BY r.member_count DESC, lower(r.name), r.id
      LIMIT $5`,
@@ -46,7 +46,7 @@ export interface ListedUser {
 }
 
 /**
- * Live accounts whose lower(username) matches `pattern` (a LIKE pattern escaped with `\`), in lower(username)
+ * Live accounts whose lower(username) matches lower(`pattern`) (a LIKE pattern escaped with `\`), in lower(username)
  * order after `after`; the users_username_lower_key index serves the match and the order.
  */
 export function listUsers(db: EntityManager, options: { pattern: string; after: string | null; limit: number }): Promise<ListedUser[]> {
@@ -54,7 +54,7 @@ export function listUsers(db: EntityManager, options: { pattern: string; after: 
     db,
     `SELECT id, username, lower(username) COLLATE "C" AS "usernameKey"
      FROM users
-     WHERE deleted_at IS NULL AND lower(username) COLLATE "C" LIKE $1 ESCAPE '\\'
+     WHERE deleted_at IS NULL AND lower(username) COLLATE "C" LIKE lower($1) ESCAPE '\\'
        AND ($2::text IS NULL OR lower(username) COLLATE "C" > $2)
      ORDER BY lower(username) COLLATE "C"
      LIMIT $3`,

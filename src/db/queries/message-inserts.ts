@@ -66,8 +66,9 @@ export async function insertMessageOfMember(db: EntityManager, input: NewMessage
 /**
  * Group commit: stores many messages, in any rooms, in one statement, as insertMessageOfMember would one by one in
  * the given order (messages to the same room take consecutive seqs in that order). Rooms are locked in id order,
- * so concurrent batches cannot deadlock. Null for each message whose author is not a member. One transaction: a
- * failure stores none of them (as when a removal committed while it waited: see insertMessageOfMember).
+ * so concurrent batches cannot deadlock. Null for each message whose author is not a member, or whose DIRECT
+ * room's other participant blocked the author or was deleted (the caller then learns why by storing it alone). One
+ * transaction: a failure stores none of them (as when a removal committed while it waited: see insertMessageOfMember).
  */
 export async function insertMessagesOfMembers(db: EntityManager, inputs: readonly NewMessage[]): Promise<(Message | null)[]> {
   const rows = await queryRows<MessageRow & { ord: string }>(
@@ -78,6 +79,13 @@ export async function insertMessagesOfMembers(db: EntityManager, inputs: readonl
      ), allowed AS (
        SELECT i.* FROM input i
        WHERE EXISTS (SELECT 1 FROM room_memberships m WHERE m.room_id = i.room_id AND m.user_id = i.author_id)
+         -- What the insert trigger refuses in a DIRECT room, left out here so that it cannot fail the whole batch.
+         AND NOT EXISTS (
+           SELECT 1 FROM rooms r
+           JOIN users p ON p.id = CASE WHEN r.direct_user_low_id = i.author_id THEN r.direct_user_high_id ELSE r.direct_user_low_id END
+           WHERE r.id = i.room_id AND r.kind = 'DIRECT' AND p.id <> i.author_id
+             AND (p.deleted_at IS NOT NULL OR EXISTS (SELECT 1 FROM user_blocks b WHERE b.blocker_id = p.id AND b.blocked_id = i.author_id))
+         )
      ), locked AS (
        SELECT r.id FROM rooms r WHERE r.id IN (SELECT room_id FROM allowed) ORDER BY r.id FOR UPDATE
      ), next AS (

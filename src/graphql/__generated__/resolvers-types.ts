@@ -146,6 +146,7 @@ export type Mutation = {
   /**
    * Set a new password (the same rules as `signUp`; the current one is checked and rate-limited like `signIn`).
    * Returns a fresh token; every other token of the account is revoked and its sockets close with 4403 "Signed out".
+   * Sent over a WebSocket, that socket switches to the fresh token and keeps its subscriptions.
    */
   changePassword: AuthPayload;
   /** Create a room (name: 1-100 characters after trimming); the creator becomes its owner. */
@@ -177,7 +178,8 @@ export type Mutation = {
   markRead: Room;
   /**
    * The DIRECT room of the viewer and `userId` (the viewer's own id: a note-to-self room): the same room whichever of
-   * the two opens it, created on first use. NOT_FOUND for an unknown or deleted user and for one who blocked the viewer.
+   * the two opens it, created on first use; the other participant sees it in `rooms` from its first message on.
+   * NOT_FOUND for an unknown or deleted user and for one who blocked the viewer. Counts against RATE_LIMIT_DIRECTORY.
    */
   openDirectRoom: Room;
   /** A fresh token for the viewer, for the token this request or socket authenticated with while it is still valid. */
@@ -381,7 +383,8 @@ export type Query = {
   messages: MessageConnection;
   /**
    * Public rooms, for discovery: name matches `search` (case-insensitive substring) when given; most members first,
-   * then name. Rooms nobody is a member of any more are not listed. At most 50 per page (default 20).
+   * then name. Rooms nobody is a member of any more are not listed. At most 50 per page (default 20). Counts
+   * against RATE_LIMIT_DIRECTORY, as does `users`.
    */
   publicRooms: RoomConnection;
   /** A room the viewer can see, or null when it does not exist or is private to others. */

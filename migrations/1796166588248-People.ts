@@ -9,7 +9,7 @@ import { MigrationInterface, QueryRunner } from "typeorm";
  *   so that the same index serves lookups, prefix search (LIKE 'abc%') and the directory's order (usernames are
  *   ASCII, so C order is alphabetical);
  * - the message insert trigger also refuses a send to a DIRECT room whose other participant blocked the author or
- *   was deleted (raised as messages_direct_peer_accepts).
+ *   was deleted (parley_direct_peer_refuses, raised as messages_direct_peer_accepts).
  */
 export class People1796166588248 implements MigrationInterface {
     name = 'People1796166588248'
@@ -45,20 +45,22 @@ export class People1796166588248 implements MigrationInterface {
         await queryRunner.query(`CREATE INDEX "rooms_directory_idx" ON "rooms" ("member_count" DESC, lower("name"), "id") WHERE "kind" = 'PUBLIC' AND "member_count" > 0`);
         await queryRunner.query(`DROP INDEX "public"."users_username_lower_key"`);
         await queryRunner.query(`CREATE UNIQUE INDEX "users_username_lower_key" ON "users" ((lower("username") COLLATE "C")) WHERE "deleted_at" IS NULL`);
+        // One definition of "this DM refuses the author's messages", for the trigger and the group-commit statement.
+        await queryRunner.query(`CREATE FUNCTION "parley_direct_peer_refuses"(room uuid, author uuid) RETURNS boolean LANGUAGE sql STABLE AS $$
+            SELECT EXISTS (
+                SELECT 1 FROM "rooms" r
+                JOIN "users" p ON p."id" = CASE WHEN r."direct_user_low_id" = author THEN r."direct_user_high_id" ELSE r."direct_user_low_id" END
+                WHERE r."id" = room AND r."kind" = 'DIRECT' AND p."id" <> author
+                  AND (p."deleted_at" IS NOT NULL OR EXISTS (SELECT 1 FROM "user_blocks" b WHERE b."blocker_id" = p."id" AND b."blocked_id" = author))
+            )
+        $$`);
         await queryRunner.query(`CREATE OR REPLACE FUNCTION "parley_require_author_membership"() RETURNS trigger LANGUAGE plpgsql VOLATILE AS $$
-            DECLARE
-                peer uuid;
             BEGIN
                 IF NOT EXISTS (SELECT 1 FROM "room_memberships" WHERE "room_id" = NEW."room_id" AND "user_id" = NEW."author_id") THEN
                     RAISE EXCEPTION 'the author is not a member of the room'
                         USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'messages_author_is_member';
                 END IF;
-                SELECT CASE WHEN r."direct_user_low_id" = NEW."author_id" THEN r."direct_user_high_id" ELSE r."direct_user_low_id" END
-                    INTO peer FROM "rooms" r WHERE r."id" = NEW."room_id" AND r."kind" = 'DIRECT';
-                IF peer IS NOT NULL AND peer <> NEW."author_id" AND EXISTS (
-                    SELECT 1 FROM "users" u WHERE u."id" = peer AND (u."deleted_at" IS NOT NULL
-                        OR EXISTS (SELECT 1 FROM "user_blocks" b WHERE b."blocker_id" = peer AND b."blocked_id" = NEW."author_id"))
-                ) THEN
+                IF "parley_direct_peer_refuses"(NEW."room_id", NEW."author_id") THEN
                     RAISE EXCEPTION 'the other participant of the direct room blocked the author or was deleted'
                         USING ERRCODE = 'integrity_constraint_violation', CONSTRAINT = 'messages_direct_peer_accepts';
                 END IF;
@@ -77,6 +79,7 @@ export class People1796166588248 implements MigrationInterface {
                 RETURN NEW;
             END
         $$`);
+        await queryRunner.query(`DROP FUNCTION "parley_direct_peer_refuses"(uuid, uuid)`);
         await queryRunner.query(`DROP INDEX "public"."users_username_lower_key"`);
         // Placeholders share one name; the old index holds every row, so each gets a name of its own.
         await queryRunner.query(`UPDATE "users" SET "username" = 'deleted_' || left(replace("id"::text, '-', ''), 24) WHERE "deleted_at" IS NOT NULL`);

@@ -140,10 +140,13 @@ export class PresenceService {
     let hidden: Set<string> | undefined; // set once the current state has been delivered
     const early: PresenceChange[] = [];
     const lastSent = new Map<string, PresenceStatus>();
-    const forward = (change: PresenceChange) => {
-      if (hidden?.has(change.userId) || lastSent.get(change.userId) === change.presence.status) return;
+    const sendIfChanged = (change: PresenceChange) => {
+      if (lastSent.get(change.userId) === change.presence.status) return;
       lastSent.set(change.userId, change.presence.status);
       deliver(change);
+    };
+    const forward = (change: PresenceChange) => {
+      if (!hidden?.has(change.userId)) sendIfChanged(change);
     };
     // Watch before reading the state, so no change falls between the two; one seen meanwhile waits, and is
     // dropped if the state read already showed it.
@@ -168,19 +171,24 @@ export class PresenceService {
       unwatch();
       throw error;
     }
-    const shown = hidden;
+    const hiddenNow = hidden;
     const follow: BlockAwareFollow = {
       ids: new Set(ids),
       blockedBy: (userId, blocked) => {
-        if (blocked ? shown.has(userId) : !shown.delete(userId)) return;
-        if (blocked) shown.add(userId);
-        const send = (presence: Presence) => {
-          if (lastSent.get(userId) === presence.status) return;
-          lastSent.set(userId, presence.status);
-          deliver({ userId, presence });
-        };
-        if (blocked) send(OFFLINE_UNSEEN);
-        else this.track(this.presenceOf(viewer, [userId]).then((found) => !shown.has(userId) && found.has(userId) && send(found.get(userId)!)).then(() => {}));
+        if (blocked) {
+          if (hiddenNow.has(userId)) return;
+          hiddenNow.add(userId);
+          sendIfChanged({ userId, presence: OFFLINE_UNSEEN });
+          return;
+        }
+        if (!hiddenNow.delete(userId)) return;
+        // Back to what everyone else sees, read now.
+        this.track(
+          this.presenceOf(viewer, [userId]).then((found) => {
+            const presence = found.get(userId);
+            if (presence && !hiddenNow.has(userId)) sendIfChanged({ userId, presence });
+          }),
+        );
       },
     };
     let follows = this.followsOf.get(viewer.id);

@@ -10,6 +10,7 @@ import { loadRoomAccess, type RoomAccess } from '../db/queries/room-accesses.js'
 import { isVisible } from './room-access.js';
 import { RoomChanges } from './room-changes.js';
 import { passOwnership } from './room-ownership.js';
+import { shownInRoomList } from '../db/queries/direct-rooms.js';
 import type { RoomEvents } from './room-events.js';
 import type { Viewer } from './viewer.js';
 
@@ -58,11 +59,7 @@ export class RoomsService {
       .createQueryBuilder(Room, 'room')
       .innerJoin(RoomMembership, 'membership', 'membership.room_id = room.id')
       .where('membership.user_id = :userId', { userId: viewer.id });
-    if (!includeHidden) {
-      query.andWhere(
-        '(membership.hidden_seq IS NULL OR EXISTS (SELECT 1 FROM messages m WHERE m.room_id = room.id AND m.seq > membership.hidden_seq))',
-      );
-    }
+    if (!includeHidden) query.andWhere(shownInRoomList('membership', 'room.id'));
     return query
       .orderBy('membership.joined_at', 'ASC')
       .addOrderBy('room.id', 'ASC')

@@ -57,6 +57,14 @@ export async function insertDirectRoom(tx: EntityManager, pair: { lowId: string;
 }
 
 /**
+ * SQL that is true while the membership aliased `membership` (of the room `roomId`, an SQL expression) shows in its
+ * member's room list: not hidden, or a message came after it was hidden (so a send pays nothing to unhide).
+ */
+export function shownInRoomList(membership: string, roomId: string): string {
+  return `(${membership}.hidden_seq IS NULL OR EXISTS (SELECT 1 FROM messages x WHERE x.room_id = ${roomId} AND x.seq > ${membership}.hidden_seq))`;
+}
+
+/**
  * Hides a direct room from its member's room list until a message after the room's current seq; false when it was
  * hidden already (and no message came since).
  */
@@ -64,8 +72,7 @@ export async function hideForMember(db: EntityManager, roomId: string, userId: s
   const rows = await queryRows(
     db,
     `UPDATE room_memberships m SET hidden_seq = r.last_seq FROM rooms r
-     WHERE m.room_id = $1 AND m.user_id = $2 AND r.id = m.room_id
-       AND (m.hidden_seq IS NULL OR EXISTS (SELECT 1 FROM messages x WHERE x.room_id = m.room_id AND x.seq > m.hidden_seq))
+     WHERE m.room_id = $1 AND m.user_id = $2 AND r.id = m.room_id AND ${shownInRoomList('m', 'm.room_id')}
      RETURNING 1`,
     [roomId, userId],
   );

@@ -80,12 +80,7 @@ export async function insertMessagesOfMembers(db: EntityManager, inputs: readonl
        SELECT i.* FROM input i
        WHERE EXISTS (SELECT 1 FROM room_memberships m WHERE m.room_id = i.room_id AND m.user_id = i.author_id)
          -- What the insert trigger refuses in a DIRECT room, left out here so that it cannot fail the whole batch.
-         AND NOT EXISTS (
-           SELECT 1 FROM rooms r
-           JOIN users p ON p.id = CASE WHEN r.direct_user_low_id = i.author_id THEN r.direct_user_high_id ELSE r.direct_user_low_id END
-           WHERE r.id = i.room_id AND r.kind = 'DIRECT' AND p.id <> i.author_id
-             AND (p.deleted_at IS NOT NULL OR EXISTS (SELECT 1 FROM user_blocks b WHERE b.blocker_id = p.id AND b.blocked_id = i.author_id))
-         )
+         AND NOT parley_direct_peer_refuses(i.room_id, i.author_id)
      ), locked AS (
        SELECT r.id FROM rooms r WHERE r.id IN (SELECT room_id FROM allowed) ORDER BY r.id FOR UPDATE
      ), next AS (

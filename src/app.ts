@@ -34,6 +34,8 @@ import { InProcessRoomEventBus } from './realtime/room-event-bus.js';
 import { InProcessPresenceStore } from './realtime/presence-store.js';
 import type { FanOutCounters } from './realtime/fan-out-counters.js';
 import { RoomFanOut } from './realtime/room-fan-out.js';
+import type { UserEvent, UserEvents } from './domain/user-events.js';
+import { noMessageNotifications, type MessageNotifications } from './domain/message-notifications.js';
 import { createHttpTransport } from './transport/http.js';
 import { clientAddressOf } from './transport/client-address.js';
 import { OriginPolicy } from './transport/origin-policy.js';
@@ -103,13 +105,16 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const events = new InProcessRoomEventBus<RoomEvent>();
     const clock = options.clock ?? systemClock;
     const fanOut = new RoomFanOut<DeliveredRoomEvent>(events);
+    const userEventBus = new InProcessRoomEventBus<UserEvent>();
+    const userEvents: UserEvents = { publish: (userId, event) => userEventBus.publish(userId, event) };
+    const notifications: MessageNotifications = noMessageNotifications;
     const limits = createRateLimits(config, log, cleanups);
     const passwords = new PasswordHasher();
     const users = new UsersService(dataSource, passwords, tokens, limits);
     const services: Services = {
       users,
       rooms: new RoomsService(dataSource, events, limits),
-      messages: new MessagesService(dataSource, events, limits, { maxLength: config.messageMaxLength, groupCommit: config.sendGroupCommit }, log),
+      messages: new MessagesService(dataSource, events, limits, { maxLength: config.messageMaxLength, groupCommit: config.sendGroupCommit }, log, userEvents, notifications),
       reactions: new ReactionsService(dataSource, events),
       readState: new ReadStateService(dataSource, events, clock),
       typing: new TypingService(dataSource, events, clock),

@@ -2,6 +2,7 @@ import path from 'node:path';
 import 'reflect-metadata';
 import { DataSource } from 'typeorm';
 import type { Logger } from '../logger.js';
+import { MessageMention } from './entities/message-mention.entity.js';
 import { MessageReaction } from './entities/message-reaction.entity.js';
 import { Message } from './entities/message.entity.js';
 import { RoomEventRecord } from './entities/room-event.entity.js';
@@ -9,11 +10,12 @@ import { RoomInvitation } from './entities/room-invitation.entity.js';
 import { RoomMembership } from './entities/room-membership.entity.js';
 import { Room } from './entities/room.entity.js';
 import { UserBlock } from './entities/user-block.entity.js';
+import { UserEventRecord } from './entities/user-event.entity.js';
 import { User } from './entities/user.entity.js';
 import { TypeOrmPinoLogger, type QueryObserver } from './query-observer.js';
 
 /** Every entity, for the DataSource and the migration generator. */
-export const ENTITIES = [User, Room, RoomMembership, RoomInvitation, Message, MessageReaction, RoomEventRecord, UserBlock];
+export const ENTITIES = [User, Room, RoomMembership, RoomInvitation, Message, MessageReaction, RoomEventRecord, UserBlock, UserEventRecord, MessageMention];
 
 // A glob built from a path, not a URL: the CLI finds nothing when the braces are URL-encoded.
 const MIGRATIONS_GLOB = path.join(import.meta.dirname, '../../migrations/*.{ts,js}');

@@ -18,6 +18,8 @@ import { RoomChanges } from './room-changes.js';
 import { messageAddedEvent } from './room-log.js';
 import { isConstraintViolation, isUniqueViolation } from './unique-violation.js';
 import type { Viewer } from './viewer.js';
+import type { MessageNotifications } from './message-notifications.js';
+import type { UserEvents } from './user-events.js';
 
 const CLIENT_MESSAGE_ID_MAX = 64;
 const CLIENT_MESSAGE_ID_INDEX = 'messages_author_id_client_message_id_key';
@@ -56,6 +58,8 @@ export class MessagesService {
     private readonly limits: RateLimits,
     private readonly options: MessagesServiceOptions,
     private readonly log: Logger,
+    private readonly userEvents: UserEvents,
+    private readonly notifications: MessageNotifications,
   ) {
     this.changes = new RoomChanges(db, events);
     if (options.groupCommit) this.groupCommits = inFlightBatchLoader((batch) => this.storeTogether(batch), { maxBatchSize: GROUP_COMMIT_MAX });
@@ -100,6 +104,7 @@ export class MessagesService {
       return sameRoom(winner, roomId);
     }
     this.events.publish(roomId, messageAddedEvent(message, viewer));
+    this.notifications.sent(message);
     return message;
   }
 

@@ -37,6 +37,10 @@ export class User {
   @Column({ name: 'last_seen_at', type: 'timestamptz', nullable: true })
   lastSeenAt: Date | null;
 
+  /** Seq of the last event of the user's own log (user_events): the per-user counter, gap-free. */
+  @Column({ name: 'last_event_seq', type: 'integer', default: 0 })
+  lastEventSeq: number;
+
   /** When the account was deleted; the row is then the account's placeholder. */
   @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true })
   deletedAt: Date | null;

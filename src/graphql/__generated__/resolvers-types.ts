@@ -32,6 +32,66 @@ export type AuthPayload = {
   user: User;
 };
 
+/**
+ * Something that concerns the viewer personally, from `inbox` and `inboxEvents`. Persisted events (all but
+ * RoomActivity and InboxResyncRequired) carry the viewer's own gap-free `seq` and a `cursor` to resume after; they
+ * are delivered exactly once, in seq order, and replayed on resume. Room traffic is not in this log: RoomActivity
+ * is ephemeral, and a client that resumes rebuilds room state from `rooms` (see the README's recovery recipe).
+ */
+export type InboxEvent = {
+  at: Scalars['DateTime']['output'];
+  cursor?: Maybe<Scalars['String']['output']>;
+  seq?: Maybe<Scalars['Int']['output']>;
+};
+
+/** The viewer's persisted inbox events in ascending seq order (oldest first), whichever direction was paged. */
+export type InboxEventConnection = {
+  __typename?: 'InboxEventConnection';
+  edges: Array<InboxEventEdge>;
+  pageInfo: PageInfo;
+};
+
+export type InboxEventEdge = {
+  __typename?: 'InboxEventEdge';
+  cursor: Scalars['String']['output'];
+  node: InboxEvent;
+};
+
+/**
+ * Told to a resuming `inbox` subscriber more than REPLAY_LIMIT events behind: nothing was replayed. Rebuild from
+ * `rooms` and `inboxEvents(last: ...)`, then carry on: the stream continues live after `lastSeq`, and `cursor`
+ * resumes from there.
+ */
+export type InboxResyncRequired = InboxEvent & {
+  __typename?: 'InboxResyncRequired';
+  at: Scalars['DateTime']['output'];
+  cursor: Scalars['String']['output'];
+  lastSeq: Scalars['Int']['output'];
+  seq?: Maybe<Scalars['Int']['output']>;
+};
+
+/** The viewer was invited to a room (see `roomInvitations`, `joinRoom`). `invitedBy` is null for a deleted account. */
+export type InvitedToRoom = InboxEvent & {
+  __typename?: 'InvitedToRoom';
+  at: Scalars['DateTime']['output'];
+  cursor: Scalars['String']['output'];
+  invitedBy?: Maybe<User>;
+  room: Room;
+  seq: Scalars['Int']['output'];
+};
+
+/**
+ * The viewer became a member of a room: they joined or created it (from any device), or someone opened a DIRECT room
+ * with them (it shows in their `rooms` from its first message on).
+ */
+export type JoinedRoom = InboxEvent & {
+  __typename?: 'JoinedRoom';
+  at: Scalars['DateTime']['output'];
+  cursor: Scalars['String']['output'];
+  room: Room;
+  seq: Scalars['Int']['output'];
+};
+
 export type MemberInvited = RoomEvent & {
   __typename?: 'MemberInvited';
   at: Scalars['DateTime']['output'];
@@ -63,6 +123,15 @@ export type MemberRole =
   | 'MEMBER'
   | 'OWNER';
 
+/** A message mentioned the viewer as @username (once per message, also when an edit added the mention). */
+export type Mentioned = InboxEvent & {
+  __typename?: 'Mentioned';
+  at: Scalars['DateTime']['output'];
+  cursor: Scalars['String']['output'];
+  message: Message;
+  seq: Scalars['Int']['output'];
+};
+
 export type Message = {
   __typename?: 'Message';
   author: User;
@@ -78,6 +147,12 @@ export type Message = {
   /** When the author last edited it. */
   editedAt?: Maybe<Scalars['DateTime']['output']>;
   id: Scalars['ID']['output'];
+  /**
+   * Members mentioned as @username (resolved when sent or edited): case-insensitive, word-bounded, at most 20 per
+   * message. Names of non-members, the author and users in a block with the author resolve to nobody. Empty once
+   * deleted.
+   */
+  mentions: Array<User>;
   /** One entry per emoji, in the order the emoji were first used. */
   reactions: Array<Reaction>;
   /** The message this one replies to (a tombstone if that was deleted; null if it no longer exists). */
@@ -126,6 +201,21 @@ export type MessageEdited = RoomEvent & {
   /** The message as it is now. */
   message: Message;
   seq: Scalars['Int']['output'];
+};
+
+/** Search results, best matches first. */
+export type MessageSearchConnection = {
+  __typename?: 'MessageSearchConnection';
+  edges: Array<MessageSearchEdge>;
+  pageInfo: PageInfo;
+};
+
+export type MessageSearchEdge = {
+  __typename?: 'MessageSearchEdge';
+  cursor: Scalars['String']['output'];
+  /** The body with every match wrapped in « and ». */
+  highlight: Scalars['String']['output'];
+  node: Message;
 };
 
 export type Mutation = {
@@ -373,6 +463,16 @@ export type Query = {
   __typename?: 'Query';
   /** The users the viewer has blocked, by username. */
   blockedUsers: Array<User>;
+  /**
+   * The cursor of the viewer's latest inbox event (valid also while there is none). Read it with `rooms`, then
+   * subscribe with `inbox(after: cursor)`: nothing committed after the read can be missed.
+   */
+  inboxCursor: Scalars['String']['output'];
+  /**
+   * The viewer's persisted inbox events, newest last (Relay, like `messages`): `last: 50` gives the newest 50 and
+   * `before` pages back; `first`/`after` page forward. At most 100 per page (default: the newest 50).
+   */
+  inboxEvents: InboxEventConnection;
   /** The signed-in user. */
   me: User;
   /**
@@ -393,6 +493,12 @@ export type Query = {
   roomInvitations: Array<Room>;
   /** The rooms the viewer is a member of, oldest membership first; DIRECT rooms hidden with `hideRoom` only when `includeHidden`. */
   rooms: Array<Room>;
+  /**
+   * Messages the viewer can read (rooms they are a member of now; `roomId` narrows to one) matching `query`; best
+   * matches first, then newest. Words match whole words, the last one also as a prefix; Chinese, Japanese and Korean
+   * text matches as a substring. Deleted messages never match. At most 50 per page (default 20).
+   */
+  searchMessages: MessageSearchConnection;
   /** A user by id (a deleted account's placeholder too), or null when there is none. */
   user?: Maybe<User>;
   /**
@@ -400,6 +506,14 @@ export type Query = {
    * deleted accounts are not listed. At most 50 per page (default 20).
    */
   users: UserConnection;
+};
+
+
+export type QueryInboxEventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  before?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  last?: InputMaybe<Scalars['Int']['input']>;
 };
 
 
@@ -426,6 +540,14 @@ export type QueryRoomArgs = {
 
 export type QueryRoomsArgs = {
   includeHidden?: InputMaybe<Scalars['Boolean']['input']>;
+};
+
+
+export type QuerySearchMessagesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  query: Scalars['String']['input'];
+  roomId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 
@@ -471,6 +593,17 @@ export type ReadReceipt = RoomEvent & {
   user?: Maybe<User>;
 };
 
+/** The viewer is no longer a member of a room: they left (from any device) or `removedBy` removed them. */
+export type RemovedFromRoom = InboxEvent & {
+  __typename?: 'RemovedFromRoom';
+  at: Scalars['DateTime']['output'];
+  cursor: Scalars['String']['output'];
+  /** Who removed the viewer; null when they left themselves (or the remover's account was deleted). */
+  removedBy?: Maybe<User>;
+  roomId: Scalars['ID']['output'];
+  seq: Scalars['Int']['output'];
+};
+
 /**
  * Sent first to a subscriber that resumed more than REPLAY_LIMIT events behind: the events in between are not
  * replayed. Refetch history (`messages(last: ...)`), then carry on: the stream continues live after `lastSeq`, and
@@ -507,6 +640,11 @@ export type Room = {
    * the room.
    */
   members: RoomMemberConnection;
+  /**
+   * Unread messages that mention the viewer (every unread message counts in a DIRECT room): messages after
+   * `lastReadSeq`, not deleted, whose `mentions` include the viewer. Falls with `markRead`. 0 for a non-member.
+   */
+  mentionCount: Scalars['Int']['output'];
   /** The room's name; for a DIRECT room the peer's username, so it depends on who asks. */
   name: Scalars['String']['output'];
   /** DIRECT rooms: the other participant (the viewer for a note-to-self room). Null for other kinds. */
@@ -519,6 +657,20 @@ export type Room = {
 export type RoomMembersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/**
+ * Ephemeral, coalesced: a room of the viewer changed (new message, unread or mention count, rename). At most one per
+ * room per INBOX_ACTIVITY_THROTTLE (default 1 s) showing the state when it is sent; never replayed.
+ */
+export type RoomActivity = InboxEvent & {
+  __typename?: 'RoomActivity';
+  at: Scalars['DateTime']['output'];
+  cursor?: Maybe<Scalars['String']['output']>;
+  /** The room's newest message that is not deleted, when it is sent; null when there is none. */
+  lastMessage?: Maybe<Message>;
+  room: Room;
+  seq?: Maybe<Scalars['Int']['output']>;
 };
 
 export type RoomConnection = {
@@ -590,6 +742,14 @@ export type RoomUpdated = RoomEvent & {
 export type Subscription = {
   __typename?: 'Subscription';
   /**
+   * Everything that concerns the viewer across all rooms: their own persisted events (mentions, invitations, joins,
+   * removals) exactly once in seq order, plus ephemeral, coalesced RoomActivity for each room they are a member of.
+   * With `after`, replays every persisted event after that cursor first, then continues live with no gap; more than
+   * REPLAY_LIMIT events behind, an InboxResyncRequired comes instead of the replay. Without `after` it starts when
+   * the server has begun listening: subscribe with `after:` the `inboxCursor` read before to miss nothing.
+   */
+  inbox: InboxEvent;
+  /**
    * Every new message of a room (members only), exactly once and in seq order. With `after`, first replays every
    * message after that cursor, then continues live with no gap and no duplicate. Without `after` it starts when the
    * server has begun listening, which the client cannot observe: to miss nothing, subscribe with `after:` the
@@ -610,6 +770,11 @@ export type Subscription = {
    * BAD_USER_INPUT.
    */
   roomEvents: RoomEvent;
+};
+
+
+export type SubscriptionInboxArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
 };
 
 
@@ -738,6 +903,30 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 
 
+/** Mapping of interface types */
+export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = {
+  InboxEvent:
+    | ( InboxResyncRequired )
+    | ( Omit<InvitedToRoom, 'invitedBy' | 'room'> & { invitedBy?: Maybe<_RefType['User']>, room: _RefType['Room'] } )
+    | ( Omit<JoinedRoom, 'room'> & { room: _RefType['Room'] } )
+    | ( Omit<Mentioned, 'message'> & { message: _RefType['Message'] } )
+    | ( Omit<RemovedFromRoom, 'removedBy'> & { removedBy?: Maybe<_RefType['User']> } )
+    | ( Omit<RoomActivity, 'lastMessage' | 'room'> & { lastMessage?: Maybe<_RefType['Message']>, room: _RefType['Room'] } )
+  ;
+  RoomEvent:
+    | ( PersistedRoomEventEntity )
+    | ( PersistedRoomEventEntity )
+    | ( PersistedRoomEventEntity )
+    | ( PersistedRoomEventEntity )
+    | ( PersistedRoomEventEntity )
+    | ( PersistedRoomEventEntity )
+    | ( PersistedRoomEventEntity )
+    | ( ReadReceiptEventEntity )
+    | ( ResyncRequiredEventEntity )
+    | ( PersistedRoomEventEntity )
+    | ( TypingChangedEventEntity )
+  ;
+};
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
@@ -745,17 +934,26 @@ export type ResolversTypes = {
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  InboxEvent: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['InboxEvent']>;
+  InboxEventConnection: ResolverTypeWrapper<Omit<InboxEventConnection, 'edges'> & { edges: Array<ResolversTypes['InboxEventEdge']> }>;
+  InboxEventEdge: ResolverTypeWrapper<Omit<InboxEventEdge, 'node'> & { node: ResolversTypes['InboxEvent'] }>;
+  InboxResyncRequired: ResolverTypeWrapper<InboxResyncRequired>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  InvitedToRoom: ResolverTypeWrapper<Omit<InvitedToRoom, 'invitedBy' | 'room'> & { invitedBy?: Maybe<ResolversTypes['User']>, room: ResolversTypes['Room'] }>;
+  JoinedRoom: ResolverTypeWrapper<Omit<JoinedRoom, 'room'> & { room: ResolversTypes['Room'] }>;
   MemberInvited: ResolverTypeWrapper<PersistedRoomEventEntity>;
   MemberJoined: ResolverTypeWrapper<PersistedRoomEventEntity>;
   MemberLeft: ResolverTypeWrapper<PersistedRoomEventEntity>;
   MemberRole: MemberRole;
+  Mentioned: ResolverTypeWrapper<Omit<Mentioned, 'message'> & { message: ResolversTypes['Message'] }>;
   Message: ResolverTypeWrapper<MessageEntity>;
   MessageAdded: ResolverTypeWrapper<PersistedRoomEventEntity>;
   MessageConnection: ResolverTypeWrapper<Omit<MessageConnection, 'edges'> & { edges: Array<ResolversTypes['MessageEdge']> }>;
   MessageDeleted: ResolverTypeWrapper<PersistedRoomEventEntity>;
   MessageEdge: ResolverTypeWrapper<Omit<MessageEdge, 'node'> & { node: ResolversTypes['Message'] }>;
   MessageEdited: ResolverTypeWrapper<PersistedRoomEventEntity>;
+  MessageSearchConnection: ResolverTypeWrapper<Omit<MessageSearchConnection, 'edges'> & { edges: Array<ResolversTypes['MessageSearchEdge']> }>;
+  MessageSearchEdge: ResolverTypeWrapper<Omit<MessageSearchEdge, 'node'> & { node: ResolversTypes['Message'] }>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Presence: ResolverTypeWrapper<PresenceEntity>;
@@ -765,8 +963,10 @@ export type ResolversTypes = {
   Reaction: ResolverTypeWrapper<ReactionSummaryEntity>;
   ReactionChanged: ResolverTypeWrapper<PersistedRoomEventEntity>;
   ReadReceipt: ResolverTypeWrapper<ReadReceiptEventEntity>;
+  RemovedFromRoom: ResolverTypeWrapper<Omit<RemovedFromRoom, 'removedBy'> & { removedBy?: Maybe<ResolversTypes['User']> }>;
   ResyncRequired: ResolverTypeWrapper<ResyncRequiredEventEntity>;
   Room: ResolverTypeWrapper<RoomEntity>;
+  RoomActivity: ResolverTypeWrapper<Omit<RoomActivity, 'lastMessage' | 'room'> & { lastMessage?: Maybe<ResolversTypes['Message']>, room: ResolversTypes['Room'] }>;
   RoomConnection: ResolverTypeWrapper<Omit<RoomConnection, 'edges'> & { edges: Array<ResolversTypes['RoomEdge']> }>;
   RoomEdge: ResolverTypeWrapper<Omit<RoomEdge, 'node'> & { node: ResolversTypes['Room'] }>;
   RoomEvent: ResolverTypeWrapper<DeliveredRoomEventEntity>;
@@ -789,16 +989,25 @@ export type ResolversParentTypes = {
   Boolean: Scalars['Boolean']['output'];
   DateTime: Scalars['DateTime']['output'];
   ID: Scalars['ID']['output'];
+  InboxEvent: ResolversInterfaceTypes<ResolversParentTypes>['InboxEvent'];
+  InboxEventConnection: Omit<InboxEventConnection, 'edges'> & { edges: Array<ResolversParentTypes['InboxEventEdge']> };
+  InboxEventEdge: Omit<InboxEventEdge, 'node'> & { node: ResolversParentTypes['InboxEvent'] };
+  InboxResyncRequired: InboxResyncRequired;
   Int: Scalars['Int']['output'];
+  InvitedToRoom: Omit<InvitedToRoom, 'invitedBy' | 'room'> & { invitedBy?: Maybe<ResolversParentTypes['User']>, room: ResolversParentTypes['Room'] };
+  JoinedRoom: Omit<JoinedRoom, 'room'> & { room: ResolversParentTypes['Room'] };
   MemberInvited: PersistedRoomEventEntity;
   MemberJoined: PersistedRoomEventEntity;
   MemberLeft: PersistedRoomEventEntity;
+  Mentioned: Omit<Mentioned, 'message'> & { message: ResolversParentTypes['Message'] };
   Message: MessageEntity;
   MessageAdded: PersistedRoomEventEntity;
   MessageConnection: Omit<MessageConnection, 'edges'> & { edges: Array<ResolversParentTypes['MessageEdge']> };
   MessageDeleted: PersistedRoomEventEntity;
   MessageEdge: Omit<MessageEdge, 'node'> & { node: ResolversParentTypes['Message'] };
   MessageEdited: PersistedRoomEventEntity;
+  MessageSearchConnection: Omit<MessageSearchConnection, 'edges'> & { edges: Array<ResolversParentTypes['MessageSearchEdge']> };
+  MessageSearchEdge: Omit<MessageSearchEdge, 'node'> & { node: ResolversParentTypes['Message'] };
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Presence: PresenceEntity;
@@ -807,8 +1016,10 @@ export type ResolversParentTypes = {
   Reaction: ReactionSummaryEntity;
   ReactionChanged: PersistedRoomEventEntity;
   ReadReceipt: ReadReceiptEventEntity;
+  RemovedFromRoom: Omit<RemovedFromRoom, 'removedBy'> & { removedBy?: Maybe<ResolversParentTypes['User']> };
   ResyncRequired: ResyncRequiredEventEntity;
   Room: RoomEntity;
+  RoomActivity: Omit<RoomActivity, 'lastMessage' | 'room'> & { lastMessage?: Maybe<ResolversParentTypes['Message']>, room: ResolversParentTypes['Room'] };
   RoomConnection: Omit<RoomConnection, 'edges'> & { edges: Array<ResolversParentTypes['RoomEdge']> };
   RoomEdge: Omit<RoomEdge, 'node'> & { node: ResolversParentTypes['Room'] };
   RoomEvent: DeliveredRoomEventEntity;
@@ -850,6 +1061,45 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
+export type InboxEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['InboxEvent'] = ResolversParentTypes['InboxEvent']> = {
+  __resolveType: TypeResolveFn<'InboxResyncRequired' | 'InvitedToRoom' | 'JoinedRoom' | 'Mentioned' | 'RemovedFromRoom' | 'RoomActivity', ParentType, ContextType>;
+};
+
+export type InboxEventConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['InboxEventConnection'] = ResolversParentTypes['InboxEventConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['InboxEventEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type InboxEventEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['InboxEventEdge'] = ResolversParentTypes['InboxEventEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['InboxEvent'], ParentType, ContextType>;
+};
+
+export type InboxResyncRequiredResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['InboxResyncRequired'] = ResolversParentTypes['InboxResyncRequired']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  lastSeq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  seq?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type InvitedToRoomResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['InvitedToRoom'] = ResolversParentTypes['InvitedToRoom']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  invitedBy?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  room?: Resolver<ResolversTypes['Room'], ParentType, ContextType>;
+  seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type JoinedRoomResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['JoinedRoom'] = ResolversParentTypes['JoinedRoom']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  room?: Resolver<ResolversTypes['Room'], ParentType, ContextType>;
+  seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
 export type MemberInvitedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MemberInvited'] = ResolversParentTypes['MemberInvited']> = {
   at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -876,6 +1126,14 @@ export type MemberLeftResolvers<ContextType = GraphQLContext, ParentType extends
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export type MentionedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mentioned'] = ResolversParentTypes['Mentioned']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
+  seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
 export type MessageResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Message'] = ResolversParentTypes['Message']> = {
   author?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
   body?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -885,6 +1143,7 @@ export type MessageResolvers<ContextType = GraphQLContext, ParentType extends Re
   deletedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   editedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  mentions?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
   reactions?: Resolver<Array<ResolversTypes['Reaction']>, ParentType, ContextType>;
   replyTo?: Resolver<Maybe<ResolversTypes['Message']>, ParentType, ContextType>;
   room?: Resolver<ResolversTypes['Room'], ParentType, ContextType>;
@@ -924,6 +1183,17 @@ export type MessageEditedResolvers<ContextType = GraphQLContext, ParentType exte
   message?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
+export type MessageSearchConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MessageSearchConnection'] = ResolversParentTypes['MessageSearchConnection']> = {
+  edges?: Resolver<Array<ResolversTypes['MessageSearchEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+};
+
+export type MessageSearchEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['MessageSearchEdge'] = ResolversParentTypes['MessageSearchEdge']> = {
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  highlight?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
 };
 
 export type MutationResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mutation'] = ResolversParentTypes['Mutation']> = {
@@ -973,12 +1243,15 @@ export type PresenceChangedResolvers<ContextType = GraphQLContext, ParentType ex
 
 export type QueryResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query']> = {
   blockedUsers?: Resolver<Array<ResolversTypes['User']>, ParentType, ContextType>;
+  inboxCursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  inboxEvents?: Resolver<ResolversTypes['InboxEventConnection'], ParentType, ContextType, Partial<QueryInboxEventsArgs>>;
   me?: Resolver<ResolversTypes['User'], ParentType, ContextType>;
   messages?: Resolver<ResolversTypes['MessageConnection'], ParentType, ContextType, RequireFields<QueryMessagesArgs, 'roomId'>>;
   publicRooms?: Resolver<ResolversTypes['RoomConnection'], ParentType, ContextType, Partial<QueryPublicRoomsArgs>>;
   room?: Resolver<Maybe<ResolversTypes['Room']>, ParentType, ContextType, RequireFields<QueryRoomArgs, 'id'>>;
   roomInvitations?: Resolver<Array<ResolversTypes['Room']>, ParentType, ContextType>;
   rooms?: Resolver<Array<ResolversTypes['Room']>, ParentType, ContextType, RequireFields<QueryRoomsArgs, 'includeHidden'>>;
+  searchMessages?: Resolver<ResolversTypes['MessageSearchConnection'], ParentType, ContextType, RequireFields<QuerySearchMessagesArgs, 'query'>>;
   user?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType, RequireFields<QueryUserArgs, 'id'>>;
   users?: Resolver<ResolversTypes['UserConnection'], ParentType, ContextType, RequireFields<QueryUsersArgs, 'search'>>;
 };
@@ -1009,6 +1282,15 @@ export type ReadReceiptResolvers<ContextType = GraphQLContext, ParentType extend
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
+export type RemovedFromRoomResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RemovedFromRoom'] = ResolversParentTypes['RemovedFromRoom']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  removedBy?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
+  roomId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
+};
+
 export type ResyncRequiredResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['ResyncRequired'] = ResolversParentTypes['ResyncRequired']> = {
   at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -1026,9 +1308,19 @@ export type RoomResolvers<ContextType = GraphQLContext, ParentType extends Resol
   lastSeq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   memberCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   members?: Resolver<ResolversTypes['RoomMemberConnection'], ParentType, ContextType, Partial<RoomMembersArgs>>;
+  mentionCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   peer?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
   unreadCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+};
+
+export type RoomActivityResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RoomActivity'] = ResolversParentTypes['RoomActivity']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  cursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  lastMessage?: Resolver<Maybe<ResolversTypes['Message']>, ParentType, ContextType>;
+  room?: Resolver<ResolversTypes['Room'], ParentType, ContextType>;
+  seq?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type RoomConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['RoomConnection'] = ResolversParentTypes['RoomConnection']> = {
@@ -1071,6 +1363,7 @@ export type RoomUpdatedResolvers<ContextType = GraphQLContext, ParentType extend
 };
 
 export type SubscriptionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Subscription'] = ResolversParentTypes['Subscription']> = {
+  inbox?: SubscriptionResolver<ResolversTypes['InboxEvent'], "inbox", ParentType, ContextType, Partial<SubscriptionInboxArgs>>;
   messageAdded?: SubscriptionResolver<ResolversTypes['Message'], "messageAdded", ParentType, ContextType, RequireFields<SubscriptionMessageAddedArgs, 'roomId'>>;
   presence?: SubscriptionResolver<ResolversTypes['PresenceChanged'], "presence", ParentType, ContextType, RequireFields<SubscriptionPresenceArgs, 'userIds'>>;
   roomEvents?: SubscriptionResolver<ResolversTypes['RoomEvent'], "roomEvents", ParentType, ContextType, RequireFields<SubscriptionRoomEventsArgs, 'roomId'>>;
@@ -1106,15 +1399,24 @@ export type UserEdgeResolvers<ContextType = GraphQLContext, ParentType extends R
 export type Resolvers<ContextType = GraphQLContext> = {
   AuthPayload?: AuthPayloadResolvers<ContextType>;
   DateTime?: GraphQLScalarType;
+  InboxEvent?: InboxEventResolvers<ContextType>;
+  InboxEventConnection?: InboxEventConnectionResolvers<ContextType>;
+  InboxEventEdge?: InboxEventEdgeResolvers<ContextType>;
+  InboxResyncRequired?: InboxResyncRequiredResolvers<ContextType>;
+  InvitedToRoom?: InvitedToRoomResolvers<ContextType>;
+  JoinedRoom?: JoinedRoomResolvers<ContextType>;
   MemberInvited?: MemberInvitedResolvers<ContextType>;
   MemberJoined?: MemberJoinedResolvers<ContextType>;
   MemberLeft?: MemberLeftResolvers<ContextType>;
+  Mentioned?: MentionedResolvers<ContextType>;
   Message?: MessageResolvers<ContextType>;
   MessageAdded?: MessageAddedResolvers<ContextType>;
   MessageConnection?: MessageConnectionResolvers<ContextType>;
   MessageDeleted?: MessageDeletedResolvers<ContextType>;
   MessageEdge?: MessageEdgeResolvers<ContextType>;
   MessageEdited?: MessageEditedResolvers<ContextType>;
+  MessageSearchConnection?: MessageSearchConnectionResolvers<ContextType>;
+  MessageSearchEdge?: MessageSearchEdgeResolvers<ContextType>;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Presence?: PresenceResolvers<ContextType>;
@@ -1123,8 +1425,10 @@ export type Resolvers<ContextType = GraphQLContext> = {
   Reaction?: ReactionResolvers<ContextType>;
   ReactionChanged?: ReactionChangedResolvers<ContextType>;
   ReadReceipt?: ReadReceiptResolvers<ContextType>;
+  RemovedFromRoom?: RemovedFromRoomResolvers<ContextType>;
   ResyncRequired?: ResyncRequiredResolvers<ContextType>;
   Room?: RoomResolvers<ContextType>;
+  RoomActivity?: RoomActivityResolvers<ContextType>;
   RoomConnection?: RoomConnectionResolvers<ContextType>;
   RoomEdge?: RoomEdgeResolvers<ContextType>;
   RoomEvent?: RoomEventResolvers<ContextType>;

@@ -1,0 +1,44 @@
+import type { UserEventKind } from '../db/entities/user-event.entity.js';
+
+/**
+ * An event committed to a user's own log (the inbox): it has the user's gap-free seq and is replayed on resume.
+ * Plain data (ids and seqs): what crosses from the writer to the fan-out can cross a process boundary as is.
+ */
+export interface PersistedUserEvent {
+  readonly kind: UserEventKind;
+  readonly userId: string;
+  readonly seq: number;
+  readonly at: Date;
+  readonly roomId: string;
+  readonly actorId: string | null;
+  readonly messageId: string | null;
+}
+
+/** Something changed in a room of the user (coalesced per room and user). Ephemeral: no seq, never replayed. */
+export interface RoomActivityEvent {
+  readonly kind: 'ROOM_ACTIVITY';
+  readonly userId: string;
+  readonly seq?: undefined;
+  readonly at: Date;
+  readonly roomId: string;
+}
+
+/** Told to a resuming inbox subscriber that is more than the replay limit behind; it continues live after `lastSeq`. */
+export interface InboxResyncRequiredEvent {
+  readonly kind: 'INBOX_RESYNC_REQUIRED';
+  readonly userId: string;
+  readonly seq?: undefined;
+  readonly at: Date;
+  readonly lastSeq: number;
+}
+
+/** What travels on a user's stream, published after commit. */
+export type UserEvent = PersistedUserEvent | RoomActivityEvent;
+
+/** What the inbox delivers to a subscriber. */
+export type DeliveredUserEvent = UserEvent | InboxResyncRequiredEvent;
+
+/** Where the domain publishes user events (after commit). */
+export interface UserEvents {
+  publish(userId: string, event: UserEvent): void;
+}

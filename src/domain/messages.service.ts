@@ -8,6 +8,7 @@ import { inFlightBatchLoader } from './in-flight-batch-loader.js';
 import { isUuid } from '../db/ids.js';
 import { validMessageBody } from './message-body.js';
 import { insertMessageOfMember, insertMessagesOfMembers, type NewMessage } from '../db/queries/message-inserts.js';
+import { activeMentionsOf, unreadMentionCounts } from '../db/queries/message-mentions.js';
 import { readHistoryPage, type HistoryArgs, type MessagePage } from './message-history.js';
 import type { RateLimits } from './rate-limits.js';
 import { requireStorableText } from './storable-text.js';
@@ -19,7 +20,9 @@ import { messageAddedEvent } from './room-log.js';
 import { isConstraintViolation, isUniqueViolation } from './unique-violation.js';
 import type { Viewer } from './viewer.js';
 import type { MessageNotifications } from './message-notifications.js';
-import type { UserEvents } from './user-events.js';
+import type { PersistedUserEvent, UserEvents } from './user-events.js';
+import { mentionNames, type MentionName } from './mention-names.js';
+import { mentionInEdit, mentionInNewMessage } from './mentions.js';
 
 const CLIENT_MESSAGE_ID_MAX = 64;
 const CLIENT_MESSAGE_ID_INDEX = 'messages_author_id_client_message_id_key';
@@ -38,6 +41,15 @@ export interface MessagesServiceOptions {
 
 /** Most messages one group commit stores. */
 const GROUP_COMMIT_MAX = 200;
+
+/** A message just stored and the MENTIONED events its insert appended, to publish after commit. */
+interface StoredMessage {
+  message: Message;
+  mentions: PersistedUserEvent[];
+}
+
+/** Thrown inside a mention send's transaction to roll it back when the author was not a member. */
+class NotAMember extends Error {}
 
 export interface SendMessageInput {
   body: string;
@@ -67,7 +79,9 @@ export class MessagesService {
 
   /**
    * Stores a message under the seq of its MESSAGE_ADDED event. With `clientMessageId`, a retry (also a concurrent
-   * one) returns the message first stored under that id and stores nothing.
+   * one) returns the message first stored under that id and stores nothing. A body with @names (see mentionNames)
+   * is stored in a transaction that also stores its mentions and appends a MENTIONED event to each mentioned
+   * member's log; any other body takes the group commit.
    * @throws NotFoundError for a room the viewer cannot see or a reply target outside the room; ForbiddenError for
    *   a non-member, and in a DIRECT room whose other participant blocked the viewer or was deleted; BadUserInputError for a bad body or clientMessageId, or a clientMessageId used in another room.
    */
@@ -85,15 +99,16 @@ export class MessagesService {
       if (earlier) return sameRoom(earlier, roomId);
     }
     const newMessage = { roomId, authorId: viewer.id, body, clientMessageId: clientMessageId ?? null, replyToId: replyToId ?? null };
-    let message: Message | null;
+    const names = mentionNames(body);
+    let stored: StoredMessage | null;
     try {
-      message = await (this.groupCommits ? this.groupCommits.load(newMessage) : insertMessageOfMember(this.db.manager, newMessage));
-      if (!message) {
+      stored = await this.store(newMessage, names, true);
+      if (!stored) {
         // Not a member when the statement ran: say why (NOT_FOUND or FORBIDDEN), or try once more if the viewer
         // has joined since.
         await requireMembership(this.db.manager, viewer, roomId);
-        message = await insertMessageOfMember(this.db.manager, newMessage);
-        if (!message) throw new ForbiddenError('You are not a member of this room');
+        stored = await this.store(newMessage, names, false);
+        if (!stored) throw new ForbiddenError('You are not a member of this room');
       }
     } catch (error) {
       if (isConstraintViolation(error, DIRECT_PEER_ACCEPTS)) throw new ForbiddenError('This user does not accept your messages');
@@ -103,7 +118,9 @@ export class MessagesService {
       if (!winner) throw error;
       return sameRoom(winner, roomId);
     }
+    const { message, mentions } = stored;
     this.events.publish(roomId, messageAddedEvent(message, viewer));
+    this.publishMentions(message, mentions);
     this.notifications.sent(message);
     return message;
   }
@@ -115,15 +132,22 @@ export class MessagesService {
    */
   async edit(viewer: Viewer, messageId: string, rawBody: string): Promise<Message> {
     const body = validMessageBody(rawBody, this.options.maxLength);
-    return this.changes.toMessage(viewer, messageId, async ({ tx, message, append }) => {
+    const names = mentionNames(body);
+    let mentions: PersistedUserEvent[] = [];
+    const edited = await this.changes.toMessage(viewer, messageId, async ({ tx, message, append }) => {
       if (message.authorId !== viewer.id) throw new ForbiddenError('Only the author can edit a message');
       if (message.deletedAt) throw new BadUserInputError('Message was deleted', 'messageId');
+      // Active mentions come from names in the current body: with none in either, there are none to change.
+      const mentionsMayChange = names.length > 0 || mentionNames(message.body).length > 0;
       message.body = body;
       message.editedAt = new Date();
       await tx.update(Message, { id: message.id }, { body, editedAt: message.editedAt });
+      if (mentionsMayChange) mentions = await mentionInEdit(tx, message, names);
       await append({ kind: 'MESSAGE_EDITED', actorId: viewer.id, messageId, message, reactions: await readReactionSnapshot(tx, messageId) });
       return message;
     });
+    this.publishMentions(edited, mentions);
+    return edited;
   }
 
   /**
@@ -162,6 +186,55 @@ export class MessagesService {
     const valid = ids.filter(isUuid);
     if (valid.length === 0) return Promise.resolve([]);
     return this.db.createQueryBuilder(Message, 'message').where('message.id = ANY(:ids)', { ids: valid }).getMany();
+  }
+
+  /** The active mentions of each message, as user ids (absent: none); for DataLoader (callers already checked access). */
+  mentionsOf(messageIds: readonly string[]): Promise<Map<string, string[]>> {
+    const valid = messageIds.filter(isUuid);
+    return valid.length === 0 ? Promise.resolve(new Map()) : activeMentionsOf(this.db.manager, valid);
+  }
+
+  /**
+   * The viewer's unread mentions per room (absent where not a member): messages after the viewer's read position,
+   * not deleted, that mention the viewer; in a DIRECT room every unread message by the other participant counts
+   * (it equals unreadCount). One statement, for DataLoader.
+   */
+  unreadMentionCounts(viewer: Viewer, roomIds: readonly string[]): Promise<Map<string, number>> {
+    return unreadMentionCounts(this.db.manager, viewer.id, roomIds.filter(isUuid));
+  }
+
+  /**
+   * Stores a message: a plain one through the group commit when `batched` (else alone), one with @names in a
+   * transaction with its mentions. Null, with nothing stored, when the author is not a member.
+   */
+  private async store(newMessage: NewMessage, names: readonly MentionName[], batched: boolean): Promise<StoredMessage | null> {
+    if (names.length > 0) return this.storeMentioning(newMessage, names);
+    const message = await (batched && this.groupCommits ? this.groupCommits.load(newMessage) : insertMessageOfMember(this.db.manager, newMessage));
+    return message && { message, mentions: [] };
+  }
+
+  /**
+   * The message's insert (which takes the room's lock and checks membership under it), then its mentions, in one
+   * transaction; a failure (a taken clientMessageId, a refusing DIRECT peer) stores neither.
+   */
+  private async storeMentioning(newMessage: NewMessage, names: readonly MentionName[]): Promise<StoredMessage | null> {
+    try {
+      return await this.db.transaction(async (tx) => {
+        const message = await insertMessageOfMember(tx, newMessage);
+        if (!message) throw new NotAMember();
+        return { message, mentions: await mentionInNewMessage(tx, message, names) };
+      });
+    } catch (error) {
+      if (error instanceof NotAMember) return null;
+      throw error;
+    }
+  }
+
+  /** After commit: each MENTIONED event to its user's stream, and the newly mentioned to the notifications. */
+  private publishMentions(message: Message, mentions: readonly PersistedUserEvent[]): void {
+    if (mentions.length === 0) return;
+    for (const event of mentions) this.userEvents.publish(event.userId, event);
+    this.notifications.mentioned(message, mentions.map((event) => event.userId));
   }
 
   /**

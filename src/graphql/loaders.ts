@@ -16,6 +16,10 @@ export interface Loaders {
   messages: DataLoader<string, Message | null>;
   /** Reactions per message id, as the viewer sees them. */
   reactions: DataLoader<string, ReactionSummary[]>;
+  /** Active mentions per message id, as user ids. */
+  mentions: DataLoader<string, string[]>;
+  /** The viewer's unread mentions per room id (0 where not a member). */
+  mentionCounts: DataLoader<string, number>;
   /** The viewer's read state per room id. */
   readStates: DataLoader<string, ReadState>;
   /** Users' presence as the viewer sees it, per user id. */
@@ -34,6 +38,14 @@ export function createLoaders(services: Services, viewer: Viewer | null): Loader
     reactions: new DataLoader(async (ids) => {
       const byMessage = await services.reactions.summarize(viewer, ids);
       return ids.map((id) => byMessage.get(id) ?? []);
+    }),
+    mentions: new DataLoader(async (ids) => {
+      const byMessage = await services.messages.mentionsOf(ids);
+      return ids.map((id) => byMessage.get(id) ?? []);
+    }),
+    mentionCounts: new DataLoader(async (ids) => {
+      const byRoom = viewer ? await services.messages.unreadMentionCounts(viewer, ids) : new Map<string, number>();
+      return ids.map((id) => byRoom.get(id) ?? 0);
     }),
     isMember: new DataLoader(async (ids) => {
       const rooms = viewer ? await services.members.memberOf(viewer, ids) : new Set<string>();

@@ -33,6 +33,8 @@ const MESSAGE_COLUMNS = 'id, room_id, author_id, seq, body, client_message_id, r
  * clientMessageId) rolls all three back. Null, with nothing stored, when the author is not a member or the room
  * does not exist. (The statement's own check reads the snapshot taken when it started; a removal that committed
  * while it waited for the room's lock is caught by the messages_author_is_member trigger, which checks again.)
+ * With `db` bound to a transaction it runs in that transaction, whose room lock then holds until it ends; a null
+ * there may have aborted it (the trigger's refusal), so roll it back.
  */
 export async function insertMessageOfMember(db: EntityManager, input: NewMessage): Promise<Message | null> {
   let rows: MessageRow[];

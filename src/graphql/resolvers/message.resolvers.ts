@@ -8,4 +8,9 @@ export const Message: MessageResolvers = {
   cursor: (message) => encodeCursor(message.roomId, message.seq),
   replyTo: (message, _, ctx) => (message.replyToId ? ctx.loaders.messages.load(message.replyToId) : null),
   reactions: (message, _, ctx) => ctx.loaders.reactions.load(message.id),
+  mentions: async (message, _, ctx) => {
+    if (message.deletedAt) return [];
+    const userIds = await ctx.loaders.mentions.load(message.id);
+    return Promise.all(userIds.map((id) => loadOrFail(ctx.loaders.users, id, 'User')));
+  },
 };

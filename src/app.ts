@@ -15,6 +15,7 @@ import { systemClock, type Clock } from './domain/clock.js';
 import { BlocksService } from './domain/blocks.service.js';
 import { DirectoryService } from './domain/directory.service.js';
 import { DirectRoomsService } from './domain/direct-rooms.service.js';
+import { MessageSearchService } from './domain/message-search.service.js';
 import { MessagesService } from './domain/messages.service.js';
 import { PresenceService } from './domain/presence.service.js';
 import { RoomMembersService } from './domain/room-members.js';
@@ -125,6 +126,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       directRooms: new DirectRoomsService(dataSource, limits),
       members: new RoomMembersService(dataSource),
       blocks: new BlocksService(dataSource),
+      messageSearch: new MessageSearchService(dataSource, limits),
     };
     cleanups.push(async () => {
       services.typing.dispose();

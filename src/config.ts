@@ -118,6 +118,7 @@ const envSchema = z.object({
   RATE_LIMIT_SIGNUP: rateRule('10/1h'),
   RATE_LIMIT_CREATE_ROOM: rateRule('30/1h'),
   RATE_LIMIT_DIRECTORY: rateRule('60/1m'),
+  RATE_LIMIT_SEARCH: rateRule('30/1m'),
   PRESENCE_OFFLINE_GRACE: durationMs('30s'),
   PRESENCE_THROTTLE: durationMs('2s'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
@@ -263,6 +264,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
           signUp: e.RATE_LIMIT_SIGNUP,
           createRoom: e.RATE_LIMIT_CREATE_ROOM,
           directory: e.RATE_LIMIT_DIRECTORY,
+          search: e.RATE_LIMIT_SEARCH,
         }
       : null,
     presenceOfflineGraceMs: e.PRESENCE_OFFLINE_GRACE,

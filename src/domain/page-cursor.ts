@@ -32,9 +32,10 @@ export class PageCursors<K extends SortKey> {
     private readonly list: string,
     /**
      * The shape of a key, checked when a cursor is decoded: 's' for a string, 'u' for a UUID, 'n' for an integer
-     * PostgreSQL's `integer` holds. A forged cursor is BAD_USER_INPUT, never a failed statement.
+     * PostgreSQL's `integer` holds, 'i' for a non-negative integer a JavaScript number holds exactly (a `bigint`
+     * such as microseconds since 1970). A forged cursor is BAD_USER_INPUT, never a failed statement.
      */
-    private readonly shape: readonly ('s' | 'u' | 'n')[],
+    private readonly shape: readonly ('s' | 'u' | 'n' | 'i')[],
     private readonly sizes: { default: number; max: number },
   ) {}
 
@@ -84,10 +85,12 @@ const INT4_MAX = 2 ** 31 - 1;
 /** Longest string a cursor carries: a room name's or username's sort key. */
 const KEY_MAX = 400;
 
-function fits(kind: 's' | 'u' | 'n', value: unknown): boolean {
+function fits(kind: 's' | 'u' | 'n' | 'i', value: unknown): boolean {
   switch (kind) {
     case 'n':
       return Number.isInteger(value) && (value as number) >= 0 && (value as number) <= INT4_MAX;
+    case 'i':
+      return Number.isSafeInteger(value) && (value as number) >= 0;
     case 'u':
       return typeof value === 'string' && isUuid(value);
     case 's':

@@ -28,6 +28,8 @@ export interface RateLimitSettings {
   createRoom: RateLimitRule;
   /** Directory reads (`publicRooms`, `users`) by one user: a scraper loops over these. */
   directory: RateLimitRule;
+  /** Message searches (`searchMessages`) by one user: each one reads an index over all the user's rooms. */
+  search: RateLimitRule;
 }
 
 /**
@@ -44,6 +46,7 @@ export class RateLimits {
       signUp: RateLimiterAbstract;
       createRoom: RateLimiterAbstract;
       directory: RateLimiterAbstract;
+      search: RateLimiterAbstract;
     } | null,
   ) {}
 
@@ -70,6 +73,7 @@ export class RateLimits {
       signUp: limiter('signup', settings.signUp),
       createRoom: limiter('create-room', settings.createRoom),
       directory: limiter('directory', settings.directory),
+      search: limiter('search', settings.search),
     });
   }
 
@@ -108,6 +112,10 @@ export class RateLimits {
 
   async directory(userId: string): Promise<void> {
     if (this.limiters) await consume(this.limiters.directory, userId);
+  }
+
+  async search(userId: string): Promise<void> {
+    if (this.limiters) await consume(this.limiters.search, userId);
   }
 }
 

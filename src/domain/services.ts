@@ -2,6 +2,7 @@ import type { BlocksService } from './blocks.service.js';
 import type { DirectRoomsService } from './direct-rooms.service.js';
 import type { DirectoryService } from './directory.service.js';
 import type { AccountsService } from './accounts.service.js';
+import type { MessageSearchService } from './message-search.service.js';
 import type { MessagesService } from './messages.service.js';
 import type { PresenceService } from './presence.service.js';
 import type { RoomMembersService } from './room-members.js';
@@ -27,4 +28,5 @@ export interface Services {
   directRooms: DirectRoomsService;
   members: RoomMembersService;
   blocks: BlocksService;
+  messageSearch: MessageSearchService;
 }

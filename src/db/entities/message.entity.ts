@@ -13,6 +13,8 @@ import { User } from './user.entity.js';
   unique: true,
   where: '"client_message_id" IS NOT NULL',
 })
+// GIN over parley_room_lexemes(room_id, search_vector): an expression index TypeORM cannot describe (migration MessageSearch).
+@Index('messages_search_idx', { synchronize: false })
 export class Message {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -43,6 +45,21 @@ export class Message {
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
+
+  /**
+   * The body's text-search vector, computed by PostgreSQL on every insert and edit (a generated column, see
+   * migrations/*-MessageSearch.ts); search reads it in SQL, so the entity never loads it.
+   */
+  @Column({
+    name: 'search_vector',
+    type: 'tsvector',
+    generatedType: 'STORED',
+    asExpression: "to_tsvector('simple', parley_search_text(body))",
+    select: false,
+    insert: false,
+    update: false,
+  })
+  searchVector?: string;
 
   @ManyToOne(() => Room, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'room_id' })

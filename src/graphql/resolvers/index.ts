@@ -8,6 +8,7 @@ import { peopleResolvers } from './people.resolvers.js';
 import { presenceResolvers } from './presence.resolvers.js';
 import { Query } from './query.resolvers.js';
 import { roomEventResolvers } from './room-event.resolvers.js';
+import { searchResolvers } from './search.resolvers.js';
 import { Room } from './room.resolvers.js';
 import { Subscription } from './subscription.resolvers.js';
 
@@ -17,6 +18,7 @@ export const resolvers: Resolvers = mergeByType([
   peopleResolvers,
   presenceResolvers,
   accountResolvers,
+  searchResolvers,
 ]);
 
 function mergeByType(parts: Resolvers[]): Resolvers {

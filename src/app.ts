@@ -22,7 +22,7 @@ import { RoomMembersService } from './domain/room-members.js';
 import { RateLimits } from './domain/rate-limits.js';
 import { ReactionsService } from './domain/reactions.service.js';
 import { ReadStateService } from './domain/read-state.service.js';
-import type { DeliveredRoomEvent, RoomEvent } from './domain/room-events.js';
+import type { DeliveredRoomEvent, RoomEvent, RoomEvents } from './domain/room-events.js';
 import { RoomStreamService } from './domain/room-stream.service.js';
 import { RoomsService } from './domain/rooms.service.js';
 import { TypingService } from './domain/typing.service.js';
@@ -31,12 +31,16 @@ import { UsersService } from './domain/users.service.js';
 import { createErrorFormatter } from './graphql/errors.js';
 import { buildSchema } from './graphql/schema.js';
 import { createLogger, type Logger } from './logger.js';
-import { InProcessRoomEventBus } from './realtime/room-event-bus.js';
+import { InProcessStreamEventBus, type StreamEventBus } from './realtime/stream-event-bus.js';
+import { roomStream, userStream } from './realtime/stream-keys.js';
+import { InboxService } from './domain/inbox.service.js';
+import { RoomActivity } from './domain/room-activity.js';
 import { InProcessPresenceStore } from './realtime/presence-store.js';
 import type { FanOutCounters } from './realtime/fan-out-counters.js';
-import { RoomFanOut } from './realtime/room-fan-out.js';
-import type { UserEvent, UserEvents } from './domain/user-events.js';
+import { StreamFanOut } from './realtime/stream-fan-out.js';
+import type { DeliveredUserEvent, UserEvent, UserEvents } from './domain/user-events.js';
 import { noMessageNotifications, type MessageNotifications } from './domain/message-notifications.js';
+import { webhookNotifications } from './notifications/offline-notifications.js';
 import { createHttpTransport } from './transport/http.js';
 import { clientAddressOf } from './transport/client-address.js';
 import { OriginPolicy } from './transport/origin-policy.js';
@@ -103,27 +107,34 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     }
 
     const tokens = new TokenService(await resolveJwtSecret(config), config.jwtTtlSeconds);
-    const events = new InProcessRoomEventBus<RoomEvent>();
+    // One bus for every stream: rooms' logs and users' own logs, published after commit.
+    const bus = new InProcessStreamEventBus<RoomEvent | UserEvent>();
+    const events: RoomEvents = { publish: (roomId, event) => bus.publish(roomStream(roomId), event) };
+    const userEvents: UserEvents = { publish: (userId, event) => bus.publish(userStream(userId), event) };
     const clock = options.clock ?? systemClock;
-    const fanOut = new RoomFanOut<DeliveredRoomEvent>(events);
-    const userEventBus = new InProcessRoomEventBus<UserEvent>();
-    const userEvents: UserEvents = { publish: (userId, event) => userEventBus.publish(userId, event) };
-    const notifications: MessageNotifications = noMessageNotifications;
+    // The same fan-out code for both kinds of stream; each follows only its own kind, so sees only its events.
+    const fanOut = new StreamFanOut<DeliveredRoomEvent>(bus as StreamEventBus<RoomEvent>);
+    const inboxFanOut = new StreamFanOut<DeliveredUserEvent>(bus as StreamEventBus<UserEvent>);
+    const roomActivity = new RoomActivity(dataSource, bus, userEvents, clock, config.inboxActivityThrottleMs, log);
+    const notifications: MessageNotifications = config.notifyWebhook
+      ? webhookNotifications(config.notifyWebhook, dataSource, log, (userId) => ws.isConnected(userId), cleanups) // ws: created below, asked only after a send
+      : noMessageNotifications;
     const limits = createRateLimits(config, log, cleanups);
     const passwords = new PasswordHasher();
     const users = new UsersService(dataSource, passwords, tokens, limits);
     const services: Services = {
       users,
-      rooms: new RoomsService(dataSource, events, limits),
+      rooms: new RoomsService(dataSource, events, limits, userEvents),
       messages: new MessagesService(dataSource, events, limits, { maxLength: config.messageMaxLength, groupCommit: config.sendGroupCommit }, log, userEvents, notifications),
-      reactions: new ReactionsService(dataSource, events),
+      reactions: new ReactionsService(dataSource, events, userEvents),
       readState: new ReadStateService(dataSource, events, clock),
       typing: new TypingService(dataSource, events, clock),
       roomStream: new RoomStreamService(dataSource, fanOut, { replayLimit: config.replayLimit }),
       presence: new PresenceService(dataSource, new InProcessPresenceStore(), clock, { offlineGraceMs: config.presenceOfflineGraceMs, throttleMs: config.presenceThrottleMs }, log),
-      accounts: new AccountsService(dataSource, passwords, tokens, limits, users, new AccountErasure(dataSource, events)),
+      accounts: new AccountsService(dataSource, passwords, tokens, limits, users, new AccountErasure(dataSource, events, userEvents)),
       directory: new DirectoryService(dataSource, limits),
-      directRooms: new DirectRoomsService(dataSource, limits),
+      directRooms: new DirectRoomsService(dataSource, limits, userEvents),
+      inbox: new InboxService(dataSource, inboxFanOut, roomActivity, { replayLimit: config.replayLimit }),
       members: new RoomMembersService(dataSource),
       blocks: new BlocksService(dataSource),
       messageSearch: new MessageSearchService(dataSource, limits),
@@ -187,8 +198,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       port,
       stats: () => ({
         counters: fanOut.counters,
-        subscribedRooms: fanOut.roomCount(),
-        subscriptions: fanOut.totalSubscribers(),
+        subscribedRooms: fanOut.streamCount(),
+        subscriptions: fanOut.totalSubscribers() + inboxFanOut.totalSubscribers(),
         sockets: ws.socketCount(),
       }),
       stop() {

@@ -121,6 +121,7 @@ const envSchema = z.object({
   RATE_LIMIT_SEARCH: rateRule('30/1m'),
   PRESENCE_OFFLINE_GRACE: durationMs('30s'),
   PRESENCE_THROTTLE: durationMs('2s'),
+  INBOX_ACTIVITY_THROTTLE: durationMs('1s'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
   RATE_LIMIT_KEY_PREFIX: z.string().min(1).default('parley'),
   JWT_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
@@ -139,6 +140,10 @@ const envSchema = z.object({
       }
       return algorithms;
     }),
+  NOTIFY_WEBHOOK_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
+  NOTIFY_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+  NOTIFY_WEBHOOK_TIMEOUT: durationMs('10s'),
+  NOTIFY_WEBHOOK_RETRY_DELAY: durationMs('2s'),
 });
 
 /** Parley's validated configuration, read once from the environment. */
@@ -199,12 +204,27 @@ export interface Config {
   presenceOfflineGraceMs: number;
   /** Presence changes of one user are sent at most once per this many milliseconds, latest state winning. Default 2 s. */
   presenceThrottleMs: number;
+  /** An inbox gets at most one RoomActivity per room per this many milliseconds, latest state winning. Default 1 s. */
+  inboxActivityThrottleMs: number;
   /** Redis shared by every process for rate limits; unset: each process keeps its own in memory. */
   redisUrl: string | undefined;
   /** Prefix of the rate limits' keys in Redis. Default `parley`. */
   rateLimitKeyPrefix: string;
   /** The app's own identity provider, whose tokens are accepted too; unset: only Parley's own tokens. */
   externalIdentity: ExternalIdentityOptions | undefined;
+  /** Offline notifications POSTed to NOTIFY_WEBHOOK_URL; unset: none are sent. */
+  notifyWebhook: NotifyWebhookSettings | undefined;
+}
+
+/** The webhook that hears of mentions and DMs for users with no open socket (README, "Offline notifications"). */
+export interface NotifyWebhookSettings {
+  url: string;
+  /** HMAC-SHA256 key of the signature header; at least 16 characters. */
+  secret: string;
+  /** How long one attempt may wait for the receiver's answer. Default 10 s. */
+  timeoutMs: number;
+  /** Wait before the first retry; doubles for each further one (with jitter). Default 2 s. */
+  retryDelayMs: number;
 }
 
 /** Raised for an invalid environment; its message names every offending variable. */
@@ -227,6 +247,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const e = parsed.data;
   if (e.NODE_ENV === 'production' && !e.JWT_SECRET) {
     throw new ConfigError('Invalid configuration:\n  JWT_SECRET: is required when NODE_ENV=production');
+  }
+  if (e.NOTIFY_WEBHOOK_URL && !e.NOTIFY_WEBHOOK_SECRET) {
+    throw new ConfigError('Invalid configuration:\n  NOTIFY_WEBHOOK_SECRET: is required with NOTIFY_WEBHOOK_URL');
   }
   if ((e.JWT_JWKS_URL || e.JWT_PUBLIC_KEY) && (!e.JWT_ISSUER || !e.JWT_AUDIENCE)) {
     throw new ConfigError('Invalid configuration:\n  JWT_ISSUER and JWT_AUDIENCE: are required with JWT_JWKS_URL or JWT_PUBLIC_KEY');
@@ -269,6 +292,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       : null,
     presenceOfflineGraceMs: e.PRESENCE_OFFLINE_GRACE,
     presenceThrottleMs: e.PRESENCE_THROTTLE,
+    inboxActivityThrottleMs: e.INBOX_ACTIVITY_THROTTLE,
     redisUrl: e.REDIS_URL,
     rateLimitKeyPrefix: e.RATE_LIMIT_KEY_PREFIX,
     externalIdentity:
@@ -282,6 +306,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
             algorithms: e.JWT_ALGORITHMS,
           }
         : undefined,
+    notifyWebhook: e.NOTIFY_WEBHOOK_URL
+      ? { url: e.NOTIFY_WEBHOOK_URL, secret: e.NOTIFY_WEBHOOK_SECRET!, timeoutMs: e.NOTIFY_WEBHOOK_TIMEOUT, retryDelayMs: e.NOTIFY_WEBHOOK_RETRY_DELAY }
+      : undefined,
   };
 }
 

@@ -5,6 +5,7 @@ import { readReactionSnapshot } from '../db/queries/reaction-snapshots.js';
 import { queryRows } from '../db/query-rows.js';
 import { RoomChanges, type RoomChange } from './room-changes.js';
 import type { RoomEvents } from './room-events.js';
+import type { UserEvents } from './user-events.js';
 import { passOwnership } from './room-ownership.js';
 import type { Viewer } from './viewer.js';
 
@@ -33,8 +34,9 @@ export class AccountErasure {
   constructor(
     private readonly db: DataSource,
     events: RoomEvents,
+    userEvents: UserEvents,
   ) {
-    this.changes = new RoomChanges(db, events);
+    this.changes = new RoomChanges(db, events, userEvents);
   }
 
   /**

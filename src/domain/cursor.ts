@@ -29,6 +29,33 @@ export function decodeCursor(cursor: string, roomId: string, argumentName: strin
   return seq;
 }
 
+/** A position in a user's own log (the inbox). Opaque to clients: `base64url("u1:<userId>:<seq>")`. */
+const INBOX_PREFIX = 'u1';
+
+/** Encodes the cursor of the inbox event at `seq` of `userId`'s log. */
+export function encodeInboxCursor(userId: string, seq: number): string {
+  return Buffer.from(`${INBOX_PREFIX}:${userId}:${seq}`).toString('base64url');
+}
+
+/**
+ * Decodes an inbox cursor that must belong to `userId` and returns its seq.
+ * @throws BadUserInputError naming `argumentName` when the cursor is malformed or another user's.
+ */
+export function decodeInboxCursor(cursor: string, userId: string, argumentName: string): number {
+  const parts = Buffer.from(cursor, 'base64url').toString('utf8').split(':');
+  const seq = Number(parts[2]);
+  if (parts.length !== 3 || parts[0] !== INBOX_PREFIX || parts[1] !== userId || !Number.isSafeInteger(seq) || seq < 0) {
+    throw new BadUserInputError(`${argumentName} is not a valid inbox cursor`, argumentName);
+  }
+  return seq;
+}
+
+/** As requireReached, for the viewer's own log. */
+export function requireInboxReached(seq: number, lastSeq: number, argumentName: string): number {
+  if (seq > lastSeq) throw new BadUserInputError(`${argumentName} is a cursor ahead of your inbox (it is at seq ${lastSeq})`, argumentName);
+  return seq;
+}
+
 /**
  * Refuses a cursor naming a seq the room has not reached: no server ever handed it out, and a stream started after
  * it would wait silently for events that may never come.

@@ -7,6 +7,8 @@ import { BadUserInputError, NotFoundError } from './errors.js';
 import type { RateLimits } from './rate-limits.js';
 import { requireMembership } from './room-access.js';
 import type { Viewer } from './viewer.js';
+import type { PersistedUserEvent, UserEvents } from './user-events.js';
+import { appendUserEvent } from './user-log.js';
 
 /**
  * Direct messages as ordinary rooms of kind DIRECT, so they keep every guarantee of the room stream. A pair of users
@@ -16,6 +18,7 @@ export class DirectRoomsService {
   constructor(
     private readonly db: DataSource,
     private readonly limits: RateLimits,
+    private readonly userEvents: UserEvents,
   ) {}
 
   /**
@@ -34,7 +37,17 @@ export class DirectRoomsService {
     let roomId = await findDirectRoomId(this.db.manager, lowId, highId);
     if (!roomId) {
       const name = viewer.id === peer.id ? viewer.username : [viewer.username, peer.username].sort().join(', ');
-      roomId = await this.db.transaction((tx) => insertDirectRoom(tx, { lowId, highId, name, createdById: viewer.id }));
+      const joined: PersistedUserEvent[] = [];
+      roomId = await this.db.transaction(async (tx) => {
+        const created = await insertDirectRoom(tx, { lowId, highId, name, createdById: viewer.id });
+        // Both participants' inboxes hear of it (the opener's other devices too); ids in order, as appends require.
+        for (const userId of created ? new Set([lowId, highId]) : []) {
+          const event = await appendUserEvent(tx, userId, { kind: 'JOINED_ROOM', roomId: created!, actorId: userId === viewer.id ? null : viewer.id });
+          if (event) joined.push(event);
+        }
+        return created;
+      });
+      for (const event of joined) this.userEvents.publish(event.userId, event);
       roomId ??= await findDirectRoomId(this.db.manager, lowId, highId); // a concurrent open created it
       if (!roomId) throw new Error(`direct room of ${lowId} and ${highId} neither created nor found`);
     } else {

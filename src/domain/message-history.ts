@@ -28,13 +28,12 @@ export interface MessagePage {
 }
 
 /**
- * Validates the connection arguments. Without `first` or `last` the page is `first: 50` when only `after` is given
- * and otherwise `last: 50` (the newest messages).
- * @throws BadUserInputError for both first and last, a size outside 0-100, or a malformed or foreign cursor, or one
- *   ahead of the room.
+ * Validates Relay arguments over a gap-free seq (a room's history, a user's inbox); `decode` turns a cursor into a
+ * seq, refusing a malformed or foreign one or one ahead of the stream. Without `first` or `last` the page is
+ * `first: 50` when only `after` is given and otherwise `last: 50` (the newest).
+ * @throws BadUserInputError for both first and last, a size outside 0-100, or whatever `decode` refuses.
  */
-function toPageQuery(room: Pick<Room, 'id' | 'lastSeq'>, args: HistoryArgs): PageQuery {
-  const roomId = room.id;
+export function toSeqPageQuery(args: HistoryArgs, decode: (cursor: string, argumentName: string) => number): PageQuery {
   const { first, last, after, before } = args;
   if (first != null && last != null) throw new BadUserInputError('Pass first or last, not both');
   for (const [name, value] of [['first', first], ['last', last]] as const) {
@@ -42,24 +41,26 @@ function toPageQuery(room: Pick<Room, 'id' | 'lastSeq'>, args: HistoryArgs): Pag
       throw new BadUserInputError(`${name} must be between 0 and ${MAX_PAGE_SIZE}`, name);
     }
   }
-  const afterSeq = after != null ? requireReached(decodeCursor(after, roomId, 'after'), room.lastSeq, 'after') : null;
-  const beforeSeq = before != null ? requireReached(decodeCursor(before, roomId, 'before'), room.lastSeq, 'before') : null;
+  const afterSeq = after != null ? decode(after, 'after') : null;
+  const beforeSeq = before != null ? decode(before, 'before') : null;
   const forward = first != null || (last == null && afterSeq !== null && beforeSeq === null);
   return { afterSeq, beforeSeq, forward, size: (forward ? first : last) ?? DEFAULT_PAGE_SIZE };
 }
 
+/** Page info of a page read by `query`, its edges in ascending order. */
+export function pageInfoOf(query: PageQuery, edges: readonly { cursor: string }[], more: boolean, beyondStart: boolean): MessagePage['pageInfo'] {
+  return {
+    hasNextPage: query.forward ? more : beyondStart,
+    hasPreviousPage: query.forward ? beyondStart : more,
+    startCursor: edges[0]?.cursor ?? null,
+    endCursor: edges.at(-1)?.cursor ?? null,
+  };
+}
+
 /** A page of `room`'s history (its lastSeq as the viewer's access check read it), edges and page info. */
 export async function readHistoryPage(db: EntityManager, room: Pick<Room, 'id' | 'lastSeq'>, args: HistoryArgs): Promise<MessagePage> {
-  const query = toPageQuery(room, args);
+  const query = toSeqPageQuery(args, (cursor, name) => requireReached(decodeCursor(cursor, room.id, name), room.lastSeq, name));
   const { messages, more, beyondStart } = await readMessagePage(db, room.id, query);
   const edges = messages.map((node) => ({ cursor: encodeCursor(room.id, node.seq), node }));
-  return {
-    edges,
-    pageInfo: {
-      hasNextPage: query.forward ? more : beyondStart,
-      hasPreviousPage: query.forward ? beyondStart : more,
-      startCursor: edges[0]?.cursor ?? null,
-      endCursor: edges.at(-1)?.cursor ?? null,
-    },
-  };
+  return { edges, pageInfo: pageInfoOf(query, edges, more, beyondStart) };
 }

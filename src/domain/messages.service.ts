@@ -73,7 +73,7 @@ export class MessagesService {
     private readonly userEvents: UserEvents,
     private readonly notifications: MessageNotifications,
   ) {
-    this.changes = new RoomChanges(db, events);
+    this.changes = new RoomChanges(db, events, userEvents);
     if (options.groupCommit) this.groupCommits = inFlightBatchLoader((batch) => this.storeTogether(batch), { maxBatchSize: GROUP_COMMIT_MAX });
   }
 

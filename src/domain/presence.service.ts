@@ -4,7 +4,7 @@ import type DataLoader from 'dataloader';
 import { loadPresenceRows, storeLastSeen, type PresenceKey, type PresenceRow } from '../db/queries/presence-rows.js';
 import type { Logger } from '../logger.js';
 import type { PresenceRecord, PresenceStore } from '../realtime/presence-store.js';
-import type { Unsubscribe } from '../realtime/room-event-bus.js';
+import type { Unsubscribe } from '../realtime/stream-event-bus.js';
 import type { CancelTimer, Clock } from './clock.js';
 import { BadUserInputError, NotFoundError } from './errors.js';
 import { inFlightBatchLoader } from './in-flight-batch-loader.js';

@@ -4,6 +4,7 @@ import { queryRows } from '../db/query-rows.js';
 import { validateEmoji } from './emoji.js';
 import { BadUserInputError } from './errors.js';
 import type { RoomEvents } from './room-events.js';
+import type { UserEvents } from './user-events.js';
 import { readReactionSnapshot } from '../db/queries/reaction-snapshots.js';
 import type { ReactionSummary } from './reaction-summaries.js';
 import { RoomChanges } from './room-changes.js';
@@ -17,8 +18,9 @@ export class ReactionsService {
   constructor(
     private readonly db: DataSource,
     events: RoomEvents,
+    userEvents: UserEvents,
   ) {
-    this.changes = new RoomChanges(db, events);
+    this.changes = new RoomChanges(db, events, userEvents);
   }
 
   /**

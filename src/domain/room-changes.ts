@@ -7,13 +7,19 @@ import { isUuid } from '../db/ids.js';
 import { isVisible, membershipOrFail } from './room-access.js';
 import type { PersistedRoomEvent, RoomEvents } from './room-events.js';
 import type { Viewer } from './viewer.js';
+import { userEventOfRoomEvent } from './membership-user-events.js';
+import { appendUserEvent } from './user-log.js';
+import type { PersistedUserEvent, UserEvents } from './user-events.js';
 
 /** What a change to a room sees and may do, inside its transaction, with the room locked. */
 export interface RoomChange {
   readonly tx: EntityManager;
   /** The room and where the viewer stands in it, read under the lock: it holds until the change commits. */
   readonly access: RoomAccess;
-  /** Appends an event at the room's next seq; it is published once the change has committed. */
+  /**
+   * Appends an event at the room's next seq; it is published once the change has committed. A membership change
+   * (joined, invited, left, removed) also goes to its target's own log (the inbox), in the same transaction.
+   */
   append(event: NewRoomEvent): Promise<PersistedRoomEvent>;
 }
 
@@ -33,6 +39,7 @@ export class RoomChanges {
   constructor(
     private readonly db: DataSource,
     private readonly events: RoomEvents,
+    private readonly userEvents: UserEvents,
   ) {}
 
   /**
@@ -64,17 +71,24 @@ export class RoomChanges {
     apply: (access: RoomAccess | null, tx: EntityManager, append: RoomChange['append']) => Promise<T>,
   ): Promise<T> {
     const appended: PersistedRoomEvent[] = [];
+    const appendedForUsers: PersistedUserEvent[] = [];
     const result = await this.db.transaction(async (tx) => {
       const access = await lockRoomAccess(tx, viewer, roomId);
       const append = async (event: NewRoomEvent) => {
         const persisted = await appendRoomEvent(tx, roomId, event);
         if (access) access.room.lastSeq = persisted.seq;
         appended.push(persisted);
+        const forUser = userEventOfRoomEvent(persisted);
+        if (forUser) {
+          const userEvent = await appendUserEvent(tx, forUser.userId, forUser.event);
+          if (userEvent) appendedForUsers.push(userEvent);
+        }
         return persisted;
       };
       return apply(access, tx, append);
     });
     for (const event of appended) this.events.publish(roomId, event);
+    for (const event of appendedForUsers) this.userEvents.publish(event.userId, event);
     return result;
   }
 

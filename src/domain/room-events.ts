@@ -1,6 +1,5 @@
 import type { Message } from '../db/entities/message.entity.js';
 import type { RoomEventData, RoomEventKind } from '../db/entities/room-event.entity.js';
-import type { RoomEventBus } from '../realtime/room-event-bus.js';
 import type { PublicUser } from './users.service.js';
 
 /** A change that was committed to a room's log: it has a seq and is replayed on resume. */
@@ -64,8 +63,10 @@ export type RoomEvent = PersistedRoomEvent | EphemeralRoomEvent;
 /** What a room stream delivers to a subscriber. */
 export type DeliveredRoomEvent = RoomEvent | ResyncRequiredEvent;
 
-/** The bus the domain publishes room events to. */
-export type RoomEvents = RoomEventBus<RoomEvent>;
+/** Where the domain publishes room events (after commit): to the stream of the room. */
+export interface RoomEvents {
+  publish(roomId: string, event: RoomEvent): void;
+}
 
 export function isPersisted(event: DeliveredRoomEvent): event is PersistedRoomEvent {
   return event.seq !== undefined;

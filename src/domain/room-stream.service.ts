@@ -1,8 +1,9 @@
 import type DataLoader from 'dataloader';
 import type { DataSource } from 'typeorm';
-import type { Unsubscribe } from '../realtime/room-event-bus.js';
-import type { RoomFanOut } from '../realtime/room-fan-out.js';
-import type { Decision, EventSink } from '../realtime/room-subscriber.js';
+import type { Unsubscribe } from '../realtime/stream-event-bus.js';
+import type { StreamFanOut } from '../realtime/stream-fan-out.js';
+import type { Decision, EventSink } from '../realtime/stream-subscriber.js';
+import { roomStream } from '../realtime/stream-keys.js';
 import { decodeCursor, requireReached } from './cursor.js';
 import { ForbiddenError } from './errors.js';
 import { inFlightBatchLoader } from './in-flight-batch-loader.js';
@@ -31,7 +32,7 @@ export class RoomStreamService {
 
   constructor(
     private readonly db: DataSource,
-    private readonly fanOut: RoomFanOut<DeliveredRoomEvent>,
+    private readonly fanOut: StreamFanOut<DeliveredRoomEvent>,
     private readonly options: RoomStreamOptions,
   ) {
     this.accesses = inFlightBatchLoader((keys) => loadRoomAccesses(this.db.manager, keys), { maxBatchSize: 500, collectMs: 10 });
@@ -69,7 +70,7 @@ export class RoomStreamService {
     // and one statement does for both.
     let direct = false; // set by the membership check, before any event is delivered
     const registration = this.fanOut.subscribe({
-      roomId,
+      stream: roomStream(roomId),
       sink: perViewerInDirectRooms(sink, viewer, () => direct),
       afterSeq,
       decide,

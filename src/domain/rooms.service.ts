@@ -12,6 +12,8 @@ import { RoomChanges } from './room-changes.js';
 import { passOwnership } from './room-ownership.js';
 import { shownInRoomList } from '../db/queries/direct-rooms.js';
 import type { RoomEvents } from './room-events.js';
+import type { UserEvents } from './user-events.js';
+import { appendUserEvent } from './user-log.js';
 import type { Viewer } from './viewer.js';
 
 const NAME_MAX = 100;
@@ -24,8 +26,9 @@ export class RoomsService {
     private readonly db: DataSource,
     events: RoomEvents,
     private readonly limits: RateLimits,
+    private readonly userEvents: UserEvents,
   ) {
-    this.changes = new RoomChanges(db, events);
+    this.changes = new RoomChanges(db, events, userEvents);
   }
 
   /**
@@ -36,12 +39,15 @@ export class RoomsService {
     await this.limits.createRoom(clientAddress);
     const name = validRoomName(rawName);
     if (kind === 'DIRECT') throw new BadUserInputError('Open a DIRECT room with openDirectRoom', 'kind');
-    return this.db.transaction(async (tx) => {
-      const room = await tx.save(tx.create(Room, { name, kind, createdById: viewer.id, lastSeq: 0 }));
-      await tx.insert(RoomMembership, { roomId: room.id, userId: viewer.id, role: 'OWNER', joinedSeq: 0 });
-      room.memberCount = 1; // counted by the room_memberships trigger
-      return room;
+    const { room, joined } = await this.db.transaction(async (tx) => {
+      const created = await tx.save(tx.create(Room, { name, kind, createdById: viewer.id, lastSeq: 0 }));
+      await tx.insert(RoomMembership, { roomId: created.id, userId: viewer.id, role: 'OWNER', joinedSeq: 0 });
+      created.memberCount = 1; // counted by the room_memberships trigger
+      // The creator's other devices learn of the room from the inbox.
+      return { room: created, joined: await appendUserEvent(tx, viewer.id, { kind: 'JOINED_ROOM', roomId: created.id, actorId: viewer.id }) };
     });
+    if (joined) this.userEvents.publish(viewer.id, joined);
+    return room;
   }
 
   /** The room when the viewer may see it, otherwise null (whether or not it exists). */

@@ -1,6 +1,7 @@
 import type { BlocksService } from './blocks.service.js';
 import type { DirectRoomsService } from './direct-rooms.service.js';
 import type { DirectoryService } from './directory.service.js';
+import type { InboxService } from './inbox.service.js';
 import type { AccountsService } from './accounts.service.js';
 import type { MessageSearchService } from './message-search.service.js';
 import type { MessagesService } from './messages.service.js';
@@ -29,4 +30,5 @@ export interface Services {
   members: RoomMembersService;
   blocks: BlocksService;
   messageSearch: MessageSearchService;
+  inbox: InboxService;
 }

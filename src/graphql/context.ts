@@ -2,7 +2,7 @@ import type { Authentication } from '../auth/authenticator.js';
 import { UnauthenticatedError } from '../domain/errors.js';
 import type { DeliveredRoomEvent } from '../domain/room-events.js';
 import type { Services } from '../domain/services.js';
-import type { EventSink } from '../realtime/room-subscriber.js';
+import type { EventSink } from '../realtime/stream-subscriber.js';
 import type { Viewer } from '../domain/viewer.js';
 import { createLoaders, type Loaders } from './loaders.js';
 

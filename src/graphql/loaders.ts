@@ -26,6 +26,8 @@ export interface Loaders {
   presence: DataLoader<string, Presence>;
   /** Whether the viewer is a member, per room id. */
   isMember: DataLoader<string, boolean>;
+  /** The newest message that is not deleted, per room id. */
+  latestMessages: DataLoader<string, Message | null>;
   /** Whether the viewer has blocked them, per user id. */
   blockedByViewer: DataLoader<string, boolean>;
 }
@@ -50,6 +52,10 @@ export function createLoaders(services: Services, viewer: Viewer | null): Loader
     isMember: new DataLoader(async (ids) => {
       const rooms = viewer ? await services.members.memberOf(viewer, ids) : new Set<string>();
       return ids.map((id) => rooms.has(id));
+    }),
+    latestMessages: new DataLoader(async (ids) => {
+      const byRoom = await services.inbox.latestMessages(ids);
+      return ids.map((id) => byRoom.get(id) ?? null);
     }),
     blockedByViewer: new DataLoader(async (ids) => {
       const blocked = viewer ? await services.blocks.blockedByViewer(viewer, ids) : new Set<string>();

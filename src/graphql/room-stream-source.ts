@@ -1,7 +1,7 @@
 import type { DeliveredRoomEvent } from '../domain/room-events.js';
 import { EventQueue } from '../realtime/event-queue.js';
-import type { Unsubscribe } from '../realtime/room-event-bus.js';
-import type { EventSink } from '../realtime/room-subscriber.js';
+import type { Unsubscribe } from '../realtime/stream-event-bus.js';
+import type { EventSink } from '../realtime/stream-subscriber.js';
 import type { GraphQLContext } from './context.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Presence, PresenceChange, PresenceStatus } from '../domain/presence.js';
-import type { Unsubscribe } from './room-event-bus.js';
+import type { Unsubscribe } from './stream-event-bus.js';
 
 /** A status a user set by hand (ONLINE is no status of its own: it clears this). */
 export interface ManualStatus {
@@ -28,7 +28,7 @@ export interface PresenceRecord {
  * Presence state and its delivery, behind one interface so that a deployment of several processes can keep it in
  * shared storage (a Redis hash per user, a channel per user) without touching its callers: state operations are
  * asynchronous and each one is a single atomic step there (HINCRBY, HSET), `publish` is fire-and-forget like
- * RoomEventBus.publish, and a watcher hears every change published after `watch` returns, in publish order per
+ * StreamEventBus.publish, and a watcher hears every change published after `watch` returns, in publish order per
  * user. The rules (what counts as a transition, the grace period, the throttle) belong to PresenceService.
  */
 export interface PresenceStore {

@@ -7,7 +7,7 @@ import type { DeliveredRoomEvent } from '../domain/room-events.js';
 import type { Services } from '../domain/services.js';
 import type { Viewer } from '../domain/viewer.js';
 import type { FanOutCounters } from '../realtime/fan-out-counters.js';
-import type { EventSink } from '../realtime/room-subscriber.js';
+import type { EventSink } from '../realtime/stream-subscriber.js';
 import { createContext } from '../graphql/context.js';
 import type { ErrorFormatter } from '../graphql/errors.js';
 import { formatResult } from '../graphql/format-result.js';

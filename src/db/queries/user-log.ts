@@ -1,6 +1,7 @@
 import type { EntityManager } from 'typeorm';
 import { UserEventRecord, type UserEventKind } from '../entities/user-event.entity.js';
 import { queryRows } from '../query-rows.js';
+import type { PageQuery } from './message-pages.js';
 
 /** The columns of a user event to log. */
 export interface UserEventRow {
@@ -50,4 +51,24 @@ export function readUserEventRecordsAfter(db: EntityManager, userId: string, aft
 export async function latestUserEventSeq(db: EntityManager, userId: string): Promise<number> {
   const [row] = await queryRows<{ last_event_seq: number }>(db, 'SELECT last_event_seq FROM users WHERE id = $1', [userId]);
   return row?.last_event_seq ?? 0;
+}
+
+/** One page of a user's log by keyset on (user_id, seq), in ascending seq order whichever direction was read. */
+export async function readUserEventPage(db: EntityManager, userId: string, query: PageQuery): Promise<{ records: UserEventRecord[]; more: boolean; beyondStart: boolean }> {
+  const select = db.createQueryBuilder(UserEventRecord, 'event').where('event.user_id = :userId', { userId });
+  if (query.afterSeq !== null) select.andWhere('event.seq > :afterSeq', { afterSeq: query.afterSeq });
+  if (query.beforeSeq !== null) select.andWhere('event.seq < :beforeSeq', { beforeSeq: query.beforeSeq });
+  const rows = await select
+    .orderBy('event.seq', query.forward ? 'ASC' : 'DESC')
+    .limit(query.size + 1) // one more than asked tells whether the page continues
+    .getMany();
+  const records = rows.slice(0, query.size);
+  if (!query.forward) records.reverse();
+  const startBound = query.forward ? query.afterSeq : query.beforeSeq;
+  let beyondStart = false;
+  if (startBound !== null) {
+    const beyond = await queryRows(db, `SELECT 1 FROM user_events WHERE user_id = $1 AND seq ${query.forward ? '<=' : '>='} $2 LIMIT 1`, [userId, startBound]);
+    beyondStart = beyond.length > 0;
+  }
+  return { records, more: rows.length > query.size, beyondStart };
 }

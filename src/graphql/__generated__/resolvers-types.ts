@@ -7,6 +7,7 @@ import type { ReactionSummary as ReactionSummaryEntity } from '../../domain/reac
 import type { RoomMember as RoomMemberEntity } from '../../domain/room-members.js';
 import type { Presence as PresenceEntity, PresenceChange as PresenceChangeEntity } from '../../domain/presence.js';
 import type { DeliveredRoomEvent as DeliveredRoomEventEntity, PersistedRoomEvent as PersistedRoomEventEntity, TypingChangedEvent as TypingChangedEventEntity, ReadReceiptEvent as ReadReceiptEventEntity, ResyncRequiredEvent as ResyncRequiredEventEntity } from '../../domain/room-events.js';
+import type { DeliveredUserEvent as DeliveredUserEventEntity, PersistedUserEvent as PersistedUserEventEntity, RoomActivityEvent as RoomActivityEventEntity, InboxResyncRequiredEvent as InboxResyncRequiredEventEntity } from '../../domain/user-events.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -903,30 +904,6 @@ export type DirectiveResolverFn<TResult = Record<PropertyKey, never>, TParent = 
 
 
 
-/** Mapping of interface types */
-export type ResolversInterfaceTypes<_RefType extends Record<string, unknown>> = {
-  InboxEvent:
-    | ( InboxResyncRequired )
-    | ( Omit<InvitedToRoom, 'invitedBy' | 'room'> & { invitedBy?: Maybe<_RefType['User']>, room: _RefType['Room'] } )
-    | ( Omit<JoinedRoom, 'room'> & { room: _RefType['Room'] } )
-    | ( Omit<Mentioned, 'message'> & { message: _RefType['Message'] } )
-    | ( Omit<RemovedFromRoom, 'removedBy'> & { removedBy?: Maybe<_RefType['User']> } )
-    | ( Omit<RoomActivity, 'lastMessage' | 'room'> & { lastMessage?: Maybe<_RefType['Message']>, room: _RefType['Room'] } )
-  ;
-  RoomEvent:
-    | ( PersistedRoomEventEntity )
-    | ( PersistedRoomEventEntity )
-    | ( PersistedRoomEventEntity )
-    | ( PersistedRoomEventEntity )
-    | ( PersistedRoomEventEntity )
-    | ( PersistedRoomEventEntity )
-    | ( PersistedRoomEventEntity )
-    | ( ReadReceiptEventEntity )
-    | ( ResyncRequiredEventEntity )
-    | ( PersistedRoomEventEntity )
-    | ( TypingChangedEventEntity )
-  ;
-};
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = {
@@ -934,18 +911,18 @@ export type ResolversTypes = {
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
-  InboxEvent: ResolverTypeWrapper<ResolversInterfaceTypes<ResolversTypes>['InboxEvent']>;
+  InboxEvent: ResolverTypeWrapper<DeliveredUserEventEntity>;
   InboxEventConnection: ResolverTypeWrapper<Omit<InboxEventConnection, 'edges'> & { edges: Array<ResolversTypes['InboxEventEdge']> }>;
   InboxEventEdge: ResolverTypeWrapper<Omit<InboxEventEdge, 'node'> & { node: ResolversTypes['InboxEvent'] }>;
-  InboxResyncRequired: ResolverTypeWrapper<InboxResyncRequired>;
+  InboxResyncRequired: ResolverTypeWrapper<InboxResyncRequiredEventEntity>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
-  InvitedToRoom: ResolverTypeWrapper<Omit<InvitedToRoom, 'invitedBy' | 'room'> & { invitedBy?: Maybe<ResolversTypes['User']>, room: ResolversTypes['Room'] }>;
-  JoinedRoom: ResolverTypeWrapper<Omit<JoinedRoom, 'room'> & { room: ResolversTypes['Room'] }>;
+  InvitedToRoom: ResolverTypeWrapper<PersistedUserEventEntity>;
+  JoinedRoom: ResolverTypeWrapper<PersistedUserEventEntity>;
   MemberInvited: ResolverTypeWrapper<PersistedRoomEventEntity>;
   MemberJoined: ResolverTypeWrapper<PersistedRoomEventEntity>;
   MemberLeft: ResolverTypeWrapper<PersistedRoomEventEntity>;
   MemberRole: MemberRole;
-  Mentioned: ResolverTypeWrapper<Omit<Mentioned, 'message'> & { message: ResolversTypes['Message'] }>;
+  Mentioned: ResolverTypeWrapper<PersistedUserEventEntity>;
   Message: ResolverTypeWrapper<MessageEntity>;
   MessageAdded: ResolverTypeWrapper<PersistedRoomEventEntity>;
   MessageConnection: ResolverTypeWrapper<Omit<MessageConnection, 'edges'> & { edges: Array<ResolversTypes['MessageEdge']> }>;
@@ -963,10 +940,10 @@ export type ResolversTypes = {
   Reaction: ResolverTypeWrapper<ReactionSummaryEntity>;
   ReactionChanged: ResolverTypeWrapper<PersistedRoomEventEntity>;
   ReadReceipt: ResolverTypeWrapper<ReadReceiptEventEntity>;
-  RemovedFromRoom: ResolverTypeWrapper<Omit<RemovedFromRoom, 'removedBy'> & { removedBy?: Maybe<ResolversTypes['User']> }>;
+  RemovedFromRoom: ResolverTypeWrapper<PersistedUserEventEntity>;
   ResyncRequired: ResolverTypeWrapper<ResyncRequiredEventEntity>;
   Room: ResolverTypeWrapper<RoomEntity>;
-  RoomActivity: ResolverTypeWrapper<Omit<RoomActivity, 'lastMessage' | 'room'> & { lastMessage?: Maybe<ResolversTypes['Message']>, room: ResolversTypes['Room'] }>;
+  RoomActivity: ResolverTypeWrapper<RoomActivityEventEntity>;
   RoomConnection: ResolverTypeWrapper<Omit<RoomConnection, 'edges'> & { edges: Array<ResolversTypes['RoomEdge']> }>;
   RoomEdge: ResolverTypeWrapper<Omit<RoomEdge, 'node'> & { node: ResolversTypes['Room'] }>;
   RoomEvent: ResolverTypeWrapper<DeliveredRoomEventEntity>;
@@ -989,17 +966,17 @@ export type ResolversParentTypes = {
   Boolean: Scalars['Boolean']['output'];
   DateTime: Scalars['DateTime']['output'];
   ID: Scalars['ID']['output'];
-  InboxEvent: ResolversInterfaceTypes<ResolversParentTypes>['InboxEvent'];
+  InboxEvent: DeliveredUserEventEntity;
   InboxEventConnection: Omit<InboxEventConnection, 'edges'> & { edges: Array<ResolversParentTypes['InboxEventEdge']> };
   InboxEventEdge: Omit<InboxEventEdge, 'node'> & { node: ResolversParentTypes['InboxEvent'] };
-  InboxResyncRequired: InboxResyncRequired;
+  InboxResyncRequired: InboxResyncRequiredEventEntity;
   Int: Scalars['Int']['output'];
-  InvitedToRoom: Omit<InvitedToRoom, 'invitedBy' | 'room'> & { invitedBy?: Maybe<ResolversParentTypes['User']>, room: ResolversParentTypes['Room'] };
-  JoinedRoom: Omit<JoinedRoom, 'room'> & { room: ResolversParentTypes['Room'] };
+  InvitedToRoom: PersistedUserEventEntity;
+  JoinedRoom: PersistedUserEventEntity;
   MemberInvited: PersistedRoomEventEntity;
   MemberJoined: PersistedRoomEventEntity;
   MemberLeft: PersistedRoomEventEntity;
-  Mentioned: Omit<Mentioned, 'message'> & { message: ResolversParentTypes['Message'] };
+  Mentioned: PersistedUserEventEntity;
   Message: MessageEntity;
   MessageAdded: PersistedRoomEventEntity;
   MessageConnection: Omit<MessageConnection, 'edges'> & { edges: Array<ResolversParentTypes['MessageEdge']> };
@@ -1016,10 +993,10 @@ export type ResolversParentTypes = {
   Reaction: ReactionSummaryEntity;
   ReactionChanged: PersistedRoomEventEntity;
   ReadReceipt: ReadReceiptEventEntity;
-  RemovedFromRoom: Omit<RemovedFromRoom, 'removedBy'> & { removedBy?: Maybe<ResolversParentTypes['User']> };
+  RemovedFromRoom: PersistedUserEventEntity;
   ResyncRequired: ResyncRequiredEventEntity;
   Room: RoomEntity;
-  RoomActivity: Omit<RoomActivity, 'lastMessage' | 'room'> & { lastMessage?: Maybe<ResolversParentTypes['Message']>, room: ResolversParentTypes['Room'] };
+  RoomActivity: RoomActivityEventEntity;
   RoomConnection: Omit<RoomConnection, 'edges'> & { edges: Array<ResolversParentTypes['RoomEdge']> };
   RoomEdge: Omit<RoomEdge, 'node'> & { node: ResolversParentTypes['Room'] };
   RoomEvent: DeliveredRoomEventEntity;

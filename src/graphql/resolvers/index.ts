@@ -6,6 +6,7 @@ import { Message } from './message.resolvers.js';
 import { Mutation } from './mutation.resolvers.js';
 import { peopleResolvers } from './people.resolvers.js';
 import { presenceResolvers } from './presence.resolvers.js';
+import { inboxResolvers } from './inbox.resolvers.js';
 import { Query } from './query.resolvers.js';
 import { roomEventResolvers } from './room-event.resolvers.js';
 import { searchResolvers } from './search.resolvers.js';
@@ -19,6 +20,7 @@ export const resolvers: Resolvers = mergeByType([
   presenceResolvers,
   accountResolvers,
   searchResolvers,
+  inboxResolvers,
 ]);
 
 function mergeByType(parts: Resolvers[]): Resolvers {

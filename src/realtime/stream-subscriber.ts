@@ -1,5 +1,5 @@
 /**
- * A room event as the realtime layer sees it: persisted events carry the room's gap-free `seq`; ephemeral ones
+ * An event of a stream as the realtime layer sees it: persisted events carry the stream's gap-free `seq`; ephemeral ones
  * (typing, read receipts) carry none, are passed through live and are never replayed.
  */
 export interface Sequenced {
@@ -27,15 +27,16 @@ export interface EventSink<TEvent> {
   end(error?: unknown): void;
 }
 
-/** Reads a room's event log. */
-export interface RoomLogReader<TEvent> {
+/** Reads a stream's log (a room's events, a user's own events). */
+export interface StreamLogReader<TEvent> {
   /** Persisted events with seq > `afterSeq`, ascending, at most `limit`. */
   readAfter(afterSeq: number, limit: number): Promise<TEvent[]>;
 }
 
-export interface RoomSubscriberOptions<TEvent extends Sequenced> {
-  roomId: string;
-  log: RoomLogReader<TEvent>;
+export interface StreamSubscriberOptions<TEvent extends Sequenced> {
+  /** The stream's key (see stream-keys). */
+  stream: string;
+  log: StreamLogReader<TEvent>;
   sink: EventSink<TEvent>;
   /** Resume point: every persisted event after this seq is delivered. Default: only events after the latest seq. */
   afterSeq?: number | undefined;
@@ -54,18 +55,18 @@ export interface RoomSubscriberOptions<TEvent extends Sequenced> {
 type State = 'starting' | 'catching-up' | 'live' | 'ended';
 
 /**
- * One subscription to a room: every persisted event after its resume point exactly once, in seq order, ephemeral
+ * One subscription to a stream: every persisted event after its resume point exactly once, in seq order, ephemeral
  * events as they arrive. While it replays from storage (at start, or to fill a gap when an event overtook an
- * earlier one) the room's live events wait in `pending`; once caught up it is `live` and the fan-out delivers to it
- * directly, grouped with the room's other live subscribers.
+ * earlier one) the stream's live events wait in `pending`; once caught up it is `live` and the fan-out delivers to it
+ * directly, grouped with the stream's other live subscribers.
  */
-export class RoomSubscriber<TEvent extends Sequenced> {
+export class StreamSubscriber<TEvent extends Sequenced> {
   state: State = 'starting';
   /** Seq of the last persisted event handled (delivered or skipped). */
   lastSeq = 0;
   private readonly pending: TEvent[] = [];
 
-  constructor(readonly options: RoomSubscriberOptions<TEvent>) {}
+  constructor(readonly options: StreamSubscriberOptions<TEvent>) {}
 
   get sink(): EventSink<TEvent> {
     return this.options.sink;
@@ -104,7 +105,7 @@ export class RoomSubscriber<TEvent extends Sequenced> {
   }
 
   /**
-   * Starts delivery: the resume point, a replay or a ResyncRequired, then live. `latestSeq` is the room's latest
+   * Starts delivery: the resume point, a replay or a ResyncRequired, then live. `latestSeq` is the stream's latest
    * seq read after the subscriber was registered, so nothing committed later can be missed.
    */
   async start(latestSeq: number): Promise<void> {

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { EventQueue } from '../src/realtime/event-queue.js';
-import { InProcessRoomEventBus } from '../src/realtime/room-event-bus.js';
-import { RoomFanOut } from '../src/realtime/room-fan-out.js';
-import type { EventSink } from '../src/realtime/room-subscriber.js';
+import { InProcessStreamEventBus } from '../src/realtime/stream-event-bus.js';
+import { StreamFanOut } from '../src/realtime/stream-fan-out.js';
+import type { EventSink } from '../src/realtime/stream-subscriber.js';
 
 interface Event {
   seq?: number;
@@ -13,8 +13,8 @@ interface Event {
 }
 
 function room(storedUpTo = 0) {
-  const bus = new InProcessRoomEventBus<Event>();
-  const fanOut = new RoomFanOut<Event>(bus);
+  const bus = new InProcessStreamEventBus<Event>();
+  const fanOut = new StreamFanOut<Event>(bus);
   const stored: Event[] = Array.from({ length: storedUpTo }, (_, i) => ({ seq: i + 1 }));
   let reads = 0;
   return {
@@ -37,7 +37,7 @@ function room(storedUpTo = 0) {
       const queue = new EventQueue<Event>(() => unsubscribe());
       let subscriber;
       ({ unsubscribe, subscriber } = fanOut.subscribe({
-        roomId: 'r',
+        stream: 'r',
         sink: { deliver: (e) => queue.push(e), end: (error) => queue.end(error) },
         afterSeq,
         pageSize: 3,
@@ -135,7 +135,7 @@ describe('room fan-out ordering', () => {
     await stream.return();
     assert.deepEqual(await pending, { done: true, value: undefined });
     assert.equal(r.fanOut.subscriberCount('r'), 0);
-    assert.equal(r.fanOut.roomCount(), 0);
+    assert.equal(r.fanOut.streamCount(), 0);
     assert.equal(r.bus.listenerCount('r'), 0);
     r.commit();
     assert.deepEqual(await stream.next(), { done: true, value: undefined });
@@ -166,7 +166,7 @@ describe('room fan-out ordering', () => {
       end: () => {},
     });
     const log = { readAfter: async () => [] };
-    const subscriptions = ['a1', 'a2', 'a3', 'b1'].map((name) => r.fanOut.subscribe({ roomId: 'r', log, sink: sink(name, name[0]!) }));
+    const subscriptions = ['a1', 'a2', 'a3', 'b1'].map((name) => r.fanOut.subscribe({ stream: 'r', log, sink: sink(name, name[0]!) }));
     for (const { subscriber } of subscriptions) void subscriber.start(r.stored.length);
     await settle();
     r.commit();
@@ -177,6 +177,6 @@ describe('room fan-out ordering', () => {
     assert.equal(r.fanOut.counters.groupedDeliveries, 8);
     assert.deepEqual(Object.fromEntries(written), { a1: ['a:1', 'a:2'], a2: ['a:1', 'a:2'], a3: ['a:1', 'a:2'], b1: ['b:1', 'b:2'] });
     for (const s of subscriptions) s.unsubscribe();
-    assert.equal(r.fanOut.roomCount(), 0);
+    assert.equal(r.fanOut.streamCount(), 0);
   });
 });

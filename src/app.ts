@@ -31,7 +31,7 @@ import { UsersService } from './domain/users.service.js';
 import { createErrorFormatter } from './graphql/errors.js';
 import { buildSchema } from './graphql/schema.js';
 import { createLogger, type Logger } from './logger.js';
-import { InProcessStreamEventBus, type StreamEventBus } from './realtime/stream-event-bus.js';
+import { InProcessStreamEventBus, SerializingStreamEventBus, type StreamEventBus } from './realtime/stream-event-bus.js';
 import { roomStream, userStream } from './realtime/stream-keys.js';
 import { InboxService } from './domain/inbox.service.js';
 import { RoomActivity } from './domain/room-activity.js';
@@ -53,6 +53,11 @@ export interface AppOptions {
   observeQuery?: QueryObserver;
   /** Time for typing expiry and throttling and for closing sockets when their token expires. Default the system clock. */
   clock?: Clock;
+  /**
+   * Every published event reaches the fan-out as a copy decoded from its text form, as it would through a bus
+   * between processes (tests prove with it that what is published is plain data). Default off.
+   */
+  serializeStreamEvents?: boolean;
 }
 
 /** A started server. */
@@ -108,7 +113,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 
     const tokens = new TokenService(await resolveJwtSecret(config), config.jwtTtlSeconds);
     // One bus for every stream: rooms' logs and users' own logs, published after commit.
-    const bus = new InProcessStreamEventBus<RoomEvent | UserEvent>();
+    const bus = options.serializeStreamEvents ? new SerializingStreamEventBus<RoomEvent | UserEvent>() : new InProcessStreamEventBus<RoomEvent | UserEvent>();
     const events: RoomEvents = { publish: (roomId, event) => bus.publish(roomStream(roomId), event) };
     const userEvents: UserEvents = { publish: (userId, event) => bus.publish(userStream(userId), event) };
     const clock = options.clock ?? systemClock;

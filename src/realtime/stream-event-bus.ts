@@ -1,3 +1,5 @@
+import { decodeStreamEvent, encodeStreamEvent } from './stream-event-codec.js';
+
 /** Stops a listener; calling it twice is harmless. */
 export type Unsubscribe = () => void;
 
@@ -45,5 +47,15 @@ export class InProcessStreamEventBus<TEvent> implements StreamEventBus<TEvent> {
 
   listenerCount(stream: string): number {
     return this.streams.get(stream)?.size ?? 0;
+  }
+}
+
+/**
+ * An in-process bus that hands every listener a copy decoded from the event's text form, as a bus between
+ * processes would: what the domain publishes must survive that (plain data, no shared object). Used by tests.
+ */
+export class SerializingStreamEventBus<TEvent> extends InProcessStreamEventBus<TEvent> {
+  override publish(stream: string, event: TEvent): void {
+    super.publish(stream, decodeStreamEvent<TEvent>(encodeStreamEvent(stream, event)).event);
   }
 }

@@ -62,7 +62,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 /** Starts a server on a fresh database; extra environment variables override the test defaults. */
 export async function startTestServer(
   env: Record<string, string> = {},
-  options: { clock?: Clock; recordSql?: boolean; logger?: Logger } = {},
+  options: { clock?: Clock; recordSql?: boolean; logger?: Logger; serializeStreamEvents?: boolean } = {},
 ): Promise<TestServer> {
   const { recordSql = true, ...appOptions } = options;
   const database = await createTestDatabase();

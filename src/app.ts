@@ -120,7 +120,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     // The same fan-out code for both kinds of stream; each follows only its own kind, so sees only its events.
     const fanOut = new StreamFanOut<DeliveredRoomEvent>(bus as StreamEventBus<RoomEvent>);
     const inboxFanOut = new StreamFanOut<DeliveredUserEvent>(bus as StreamEventBus<UserEvent>);
-    const roomActivity = new RoomActivity(dataSource, bus, userEvents, clock, config.inboxActivityThrottleMs, log);
+    const roomActivity = new RoomActivity(bus, userEvents, clock, config.inboxActivityThrottleMs, log);
     const notifications: MessageNotifications = config.notifyWebhook
       ? webhookNotifications(config.notifyWebhook, dataSource, log, (userId) => ws.isConnected(userId), cleanups) // ws: created below, asked only after a send
       : noMessageNotifications;

@@ -2,7 +2,9 @@ import type { DataSource } from 'typeorm';
 import type { Message } from '../db/entities/message.entity.js';
 import { isUuid } from '../db/ids.js';
 import { latestMessagesOf } from '../db/queries/latest-messages.js';
-import { latestUserEventSeq, readUserEventPage } from '../db/queries/user-log.js';
+import { latestUserEventSeq, loadInboxStarts, readUserEventPage, type InboxStart } from '../db/queries/user-log.js';
+import type DataLoader from 'dataloader';
+import { inFlightBatchLoader } from './in-flight-batch-loader.js';
 import type { Unsubscribe } from '../realtime/stream-event-bus.js';
 import type { StreamFanOut } from '../realtime/stream-fan-out.js';
 import { userStream } from '../realtime/stream-keys.js';
@@ -31,12 +33,26 @@ export interface InboxOptions {
  * stream, plus the ephemeral RoomActivity of their rooms), and read as pages (`inboxEvents`, `inboxCursor`).
  */
 export class InboxService {
+  /**
+   * Where each starting inbox begins (latest seq, rooms to watch): inboxes that start together (a reconnect storm)
+   * share one statement, read after each has begun listening.
+   */
+  private readonly starts: DataLoader<string, InboxStart>;
+
   constructor(
     private readonly db: DataSource,
     private readonly fanOut: StreamFanOut<DeliveredUserEvent>,
     private readonly activity: RoomActivity,
     private readonly options: InboxOptions,
-  ) {}
+  ) {
+    this.starts = inFlightBatchLoader(
+      async (userIds) => {
+        const starts = await loadInboxStarts(this.db.manager, userIds);
+        return userIds.map((id) => starts.get(id) ?? { lastEventSeq: 0, roomIds: [] });
+      },
+      { maxBatchSize: 500, collectMs: 10 },
+    );
+  }
 
   /**
    * The viewer's inbox: every persisted event of their log exactly once in seq order, with `after` replaying what
@@ -63,15 +79,17 @@ export class InboxService {
       replayLimit: this.options.replayLimit,
       tooFarBehind: (lastSeq) => ({ kind: 'INBOX_RESYNC_REQUIRED', userId: viewer.id, at: new Date(), lastSeq }),
     });
-    stopActivity = this.activity.watch(viewer.id);
+    // Read (batched, on a later turn) once the subscriber and the activity watch listen.
+    const start = this.starts.load(viewer.id);
+    stopActivity = this.activity.watch(viewer.id, start.then((s) => s.roomIds));
     const stop = () => {
       unsubscribe();
       stopActivity();
     };
     try {
-      const latestSeq = await latestUserEventSeq(this.db.manager, viewer.id);
-      if (afterSeq !== undefined) requireInboxReached(afterSeq, latestSeq, 'after');
-      void subscriber.start(latestSeq);
+      const { lastEventSeq } = await start;
+      if (afterSeq !== undefined) requireInboxReached(afterSeq, lastEventSeq, 'after');
+      void subscriber.start(lastEventSeq);
     } catch (error) {
       stop();
       throw error;

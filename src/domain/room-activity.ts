@@ -1,5 +1,3 @@
-import type { DataSource } from 'typeorm';
-import { allMemberRoomIds } from '../db/queries/room-members.js';
 import type { Unsubscribe } from '../realtime/stream-event-bus.js';
 import { roomStream, userStream } from '../realtime/stream-keys.js';
 import type { Clock } from './clock.js';
@@ -36,7 +34,6 @@ export class RoomActivity {
   private readonly watches = new Map<string, Watch>();
 
   constructor(
-    private readonly db: DataSource,
     private readonly source: ActivitySource,
     private readonly userEvents: UserEvents,
     private readonly clock: Clock,
@@ -44,11 +41,15 @@ export class RoomActivity {
     private readonly log: Logger,
   ) {}
 
-  /** Starts (or shares) the user's activity; the returned function stops this share of it. Idempotent. */
-  watch(userId: string): Unsubscribe {
+  /**
+   * Starts (or shares) the user's activity; the returned function stops this share of it (idempotent). `rooms` is
+   * every room the user is a member of, read after this call (joins and departures committed meanwhile are heard
+   * and applied after it); only the first watch of a user waits for it.
+   */
+  watch(userId: string, rooms: Promise<readonly string[]>): Unsubscribe {
     let watch = this.watches.get(userId);
     if (watch) watch.subscriptions++;
-    else watch = this.start(userId);
+    else watch = this.start(userId, rooms);
     let stopped = false;
     const current = watch;
     return () => {
@@ -68,7 +69,7 @@ export class RoomActivity {
     return this.watches.size;
   }
 
-  private start(userId: string): Watch {
+  private start(userId: string, rooms: Promise<readonly string[]>): Watch {
     const watch: Watch = {
       subscriptions: 1,
       rooms: new Map(),
@@ -88,12 +89,14 @@ export class RoomActivity {
       changes: 0,
     };
     this.watches.set(userId, watch);
-    allMemberRoomIds(this.db.manager, userId)
+    rooms
       .then((roomIds) => {
         if (watch.subscriptions === 0) return;
         for (const roomId of roomIds) this.applyChange(userId, watch, { roomId, member: true });
       })
-      .catch((error: unknown) => this.log.warn({ err: error, userId }, 'inbox: could not read the rooms to watch; RoomActivity follows joins only'))
+      .catch((error: unknown) => {
+        if (watch.subscriptions > 0) this.log.warn({ err: error, userId }, 'inbox: could not read the rooms to watch; RoomActivity follows joins only');
+      })
       .finally(() => {
         const pending = watch.pendingChanges ?? [];
         watch.pendingChanges = undefined;

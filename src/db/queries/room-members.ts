@@ -42,9 +42,3 @@ export async function memberRoomIds(db: EntityManager, userId: string, roomIds: 
   );
   return new Set(rows.map((row) => row.room_id));
 }
-
-/** Every room `userId` is a member of (hidden DIRECT rooms too). */
-export async function allMemberRoomIds(db: EntityManager, userId: string): Promise<string[]> {
-  const rows = await queryRows<{ room_id: string }>(db, 'SELECT room_id FROM room_memberships WHERE user_id = $1', [userId]);
-  return rows.map((row) => row.room_id);
-}

@@ -72,3 +72,22 @@ export async function readUserEventPage(db: EntityManager, userId: string, query
   }
   return { records, more: rows.length > query.size, beyondStart };
 }
+
+/** Where a user's inbox starts: the latest seq of their log and every room they are a member of. */
+export interface InboxStart {
+  lastEventSeq: number;
+  roomIds: string[];
+}
+
+/** InboxStart of each user (absent: no such user), in one statement. */
+export async function loadInboxStarts(db: EntityManager, userIds: readonly string[]): Promise<Map<string, InboxStart>> {
+  const rows = await queryRows<{ id: string; last_event_seq: number; room_ids: string[] }>(
+    db,
+    `SELECT u.id, u.last_event_seq, coalesce(array_agg(m.room_id) FILTER (WHERE m.room_id IS NOT NULL), '{}') AS room_ids
+     FROM users u LEFT JOIN room_memberships m ON m.user_id = u.id
+     WHERE u.id = ANY($1::uuid[])
+     GROUP BY u.id`,
+    [userIds],
+  );
+  return new Map(rows.map((row) => [row.id, { lastEventSeq: row.last_event_seq, roomIds: row.room_ids }]));
+}

@@ -101,6 +101,11 @@ export class SocketSessions {
     }
   }
 
+  /** Whether the user has an authenticated socket open in this process now. */
+  isConnected(userId: string): boolean {
+    return this.socketsOfUser.has(userId);
+  }
+
   /** The socket closed: ends its session. */
   end(state: SessionState): void {
     state.cancelExpiry?.();

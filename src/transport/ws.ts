@@ -81,6 +81,8 @@ export interface WsTransport {
   drainPlugin: ApolloServerPlugin<GraphQLContext>;
   /** Number of open sockets. */
   socketCount(): number;
+  /** Whether the user has an authenticated socket open on this transport now (offline notifications ask). */
+  isConnected(userId: string): boolean;
 }
 
 /**
@@ -258,6 +260,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
       },
     },
     socketCount: () => wss.clients.size,
+    isConnected: (userId) => sessions.isConnected(userId),
   };
 }
 

@@ -2,7 +2,8 @@
 // servers (A, B, C, A, B, C, …). Servers run pinned to core 0, the load generator to core 1. `--quick` runs a
 // small smoke version; `--write` replaces BENCHMARKS.md with the report. For exploring one figure:
 // `--sizes=10000` (fan-out sizes), `--servers=raw-ws,parley`, `--skip-sustained` (not with --write);
-// `--presence-only` runs only the presence storm (test/bench/presence-storm.ts).
+// `--presence-only` runs only the presence storm (test/bench/presence-storm.ts); `--search-only` only message
+// search over 1,000,000 messages (test/bench/search.ts).
 import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -10,6 +11,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { BENCH_JWT_SECRET, createParleyFixtures } from './parley-fixtures.js';
 import { presenceStormReport } from './presence-storm.js';
+import { searchReport } from './search.js';
 import { runFanOut, runSustained, type FanOutResult } from './scenarios.js';
 import { startBenchServer, type BenchServer, type ServerKind } from './server-process.js';
 import { median } from './stats.js';
@@ -18,8 +20,9 @@ const quick = process.argv.includes('--quick');
 const write = process.argv.includes('--write');
 const skipSustained = process.argv.includes('--skip-sustained');
 const presenceOnly = process.argv.includes('--presence-only');
+const searchOnly = process.argv.includes('--search-only');
 const option = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.split('=')[1]?.split(',');
-if (write && (skipSustained || presenceOnly || option('sizes') || option('servers'))) throw new Error('--write needs the whole benchmark');
+if (write && (skipSustained || presenceOnly || searchOnly || option('sizes') || option('servers'))) throw new Error('--write needs the whole benchmark');
 const SIZES = option('sizes')?.map(Number) ?? (quick ? [200, 1000] : [1000, 10_000]);
 const ROUNDS = quick ? 1 : 3;
 const MESSAGES = quick ? 5 : 20;
@@ -71,6 +74,15 @@ const serverEnv = {
 if (presenceOnly) {
   try {
     console.log(await presenceStormReport(database.url, serverEnv, pinned ? 0 : undefined, PRESENCE_USERS));
+  } finally {
+    await database.drop();
+  }
+  process.exit(0);
+}
+if (searchOnly) {
+  try {
+    const options = quick ? { messages: 100_000, rounds: 10, sendSeconds: 3, sendRuns: 1 } : { messages: 1_000_000, rounds: 40, sendSeconds: 15, sendRuns: 3 };
+    console.log(await searchReport(database.url, serverEnv, pinned ? 0 : undefined, options));
   } finally {
     await database.drop();
   }

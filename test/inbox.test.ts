@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
+  BlockUserDocument,
   CreateRoomDocument,
   InboxEventsDocument,
   InboxRecoveryDocument,
@@ -12,6 +13,7 @@ import {
   RemoveMemberDocument,
   RenameRoomDocument,
   SendMessageDocument,
+  UnblockUserDocument,
 } from './__generated__/graphql.js';
 import { errorCodes } from './helpers/http-client.js';
 import { createRoom, roomWithMembers, signUp, uniqueName, type TestUser } from './helpers/fixtures.js';
@@ -106,6 +108,17 @@ describe('inbox', () => {
     assert.deepEqual(davesEvents.map(summary), [`1 joined ${dm.id}`]);
     const opened = davesEvents[0]!;
     assert.equal(opened.__typename === 'JoinedRoom' && opened.room.kind, 'DIRECT');
+  });
+
+  it('takes no invitation from someone the invitee blocked: NOT_FOUND, and nothing reaches their inbox', async () => {
+    const [alice, bob] = await Promise.all([signUp(server), signUp(server)]);
+    await bob.http.data(BlockUserDocument, { userId: alice.id });
+    const room = await createRoom(alice, 'PRIVATE');
+    assert.deepEqual(errorCodes(await alice.http.request(InviteToRoomDocument, { roomId: room.id, userId: bob.id })), ['NOT_FOUND']);
+    assert.deepEqual(await allInboxEvents(bob), []);
+    await bob.http.data(UnblockUserDocument, { userId: alice.id });
+    await alice.http.data(InviteToRoomDocument, { roomId: room.id, userId: bob.id });
+    assert.deepEqual((await allInboxEvents(bob)).map(summary), [`1 invited ${room.id} by ${alice.id}`]);
   });
 
   it('replays after a cursor, then goes live: exactly once, in order, across drops under concurrent activity', async () => {

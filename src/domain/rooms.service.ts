@@ -119,25 +119,34 @@ export class RoomsService {
 
   /**
    * Invites a user to a room the viewer is a member of; a no-op when they are already a member or invited.
-   * @throws NotFoundError for a room the viewer cannot see or an unknown user; ForbiddenError for a non-member.
+   * @throws NotFoundError for a room the viewer cannot see, an unknown user, and one who blocked the viewer (the
+   *   same error: an invitation would reach their inbox); ForbiddenError for a non-member.
    */
   invite(viewer: Viewer, roomId: string, userId: string): Promise<Room> {
     return this.changes.inRoom(viewer, roomId, async ({ tx, access, append }) => {
       requireMember(access);
       if (access.room.kind === 'DIRECT') throw notForDirectRooms('joined by invitation');
       if (!isUuid(userId)) throw new NotFoundError('User');
-      // One statement: invite unless already a member; an unknown user inserts nothing and is reported below.
+      // One statement: invite unless already a member or blocked by them; an unknown user, or one who blocked the
+      // viewer, inserts nothing and is reported below.
       const inserted: unknown[] = await tx.query(
         `INSERT INTO room_invitations (room_id, user_id, invited_by_id)
          SELECT $1, u.id, $3 FROM users u
          WHERE u.id = $2 AND u.deleted_at IS NULL
            AND NOT EXISTS (SELECT 1 FROM room_memberships m WHERE m.room_id = $1 AND m.user_id = u.id)
+           AND NOT EXISTS (SELECT 1 FROM user_blocks b WHERE b.blocker_id = u.id AND b.blocked_id = $3)
          ON CONFLICT DO NOTHING
          RETURNING user_id`,
         [roomId, userId, viewer.id],
       );
       if (inserted.length > 0) await append({ kind: 'MEMBER_INVITED', actorId: viewer.id, targetUserId: userId });
-      else if ((await tx.query('SELECT 1 FROM users WHERE id = $1 AND deleted_at IS NULL', [userId])).length === 0) throw new NotFoundError('User');
+      else {
+        const [invitee]: { blocked: boolean }[] = await tx.query(
+          'SELECT EXISTS (SELECT 1 FROM user_blocks b WHERE b.blocker_id = u.id AND b.blocked_id = $2) AS blocked FROM users u WHERE u.id = $1 AND u.deleted_at IS NULL',
+          [userId, viewer.id],
+        );
+        if (!invitee || invitee.blocked) throw new NotFoundError('User');
+      }
       return access.room;
     });
   }

@@ -255,7 +255,10 @@ export type Mutation = {
   editMessage: Message;
   /** Take a DIRECT room off `rooms` until its next message. False when it was hidden already. */
   hideRoom: Scalars['Boolean']['output'];
-  /** Invite a user to a room the viewer is a member of. A private room becomes visible to the invitee, who may then join it. */
+  /**
+   * Invite a user to a room the viewer is a member of. A private room becomes visible to the invitee, who may then join
+   * it, and the invitation reaches their inbox. A user who blocked the viewer is NOT_FOUND, like an unknown one.
+   */
   inviteToRoom: Room;
   /** Join a public room, or a private room the viewer was invited to. Joining twice is harmless. */
   joinRoom: Room;

@@ -1,11 +1,13 @@
 // `npm run bench`: raw ws (the floor), Socket.IO 4 and Parley, measured with the same client harness, rotating
 // servers (A, B, C, A, B, C, …). Servers run pinned to core 0, the load generator to core 1. `--quick` runs a
-// small smoke version; `--write` replaces BENCHMARKS.md with the report. For exploring one figure:
+// small smoke version; `--write` replaces BENCHMARKS.md's sections with the report's (keeping the sections of scenarios
+// run on their own, such as `--search-only`). For exploring one figure:
 // `--sizes=10000` (fan-out sizes), `--servers=raw-ws,parley`, `--skip-sustained` (not with --write);
 // `--presence-only` runs only the presence storm (test/bench/presence-storm.ts); `--search-only` only message
 // search over 1,000,000 messages (test/bench/search.ts).
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { withKeptSections } from './report-sections.js';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -120,7 +122,10 @@ try {
   const presence = await presenceStormReport(database.url, serverEnv, pinned ? 0 : undefined, PRESENCE_USERS);
   const report = `${renderReport(results, sustained, stored, pinned)}\n${presence}`;
   console.log(report);
-  if (write) writeFileSync(path.join(import.meta.dirname, '../../BENCHMARKS.md'), report);
+  if (write) {
+    const file = path.join(import.meta.dirname, '../../BENCHMARKS.md');
+    writeFileSync(file, withKeptSections(readFileSync(file, 'utf8'), report));
+  }
 } finally {
   await Promise.all([...servers.values()].map((server) => server.stop()));
   await database.drop();

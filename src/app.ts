@@ -17,6 +17,7 @@ import { DirectoryService } from './domain/directory.service.js';
 import { DirectRoomsService } from './domain/direct-rooms.service.js';
 import { MessageSearchService } from './domain/message-search.service.js';
 import { MessagesService } from './domain/messages.service.js';
+import { SearchIndexer } from './domain/search-indexer.js';
 import { PresenceService } from './domain/presence.service.js';
 import { RoomMembersService } from './domain/room-members.js';
 import { RateLimits } from './domain/rate-limits.js';
@@ -127,10 +128,14 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const limits = createRateLimits(config, log, cleanups);
     const passwords = new PasswordHasher();
     const users = new UsersService(dataSource, passwords, tokens, limits);
+    // Fills in the search vectors sends leave out; stopped (waiting for a batch in flight) before the pool closes.
+    const searchIndexer = new SearchIndexer(dataSource, clock, { delayMs: config.searchIndexDelayMs, intervalMs: config.searchIndexIntervalMs }, log);
+    searchIndexer.start();
+    cleanups.push(() => searchIndexer.stop());
     const services: Services = {
       users,
       rooms: new RoomsService(dataSource, events, limits, userEvents),
-      messages: new MessagesService(dataSource, events, limits, { maxLength: config.messageMaxLength, groupCommit: config.sendGroupCommit }, log, userEvents, notifications),
+      messages: new MessagesService(dataSource, events, limits, { maxLength: config.messageMaxLength, groupCommit: config.sendGroupCommit }, log, userEvents, notifications, searchIndexer),
       reactions: new ReactionsService(dataSource, events, userEvents),
       readState: new ReadStateService(dataSource, events, clock),
       typing: new TypingService(dataSource, events, clock),
@@ -142,7 +147,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       inbox: new InboxService(dataSource, inboxFanOut, roomActivity, { replayLimit: config.replayLimit }),
       members: new RoomMembersService(dataSource),
       blocks: new BlocksService(dataSource),
-      messageSearch: new MessageSearchService(dataSource, limits),
+      messageSearch: new MessageSearchService(dataSource, limits, log),
     };
     cleanups.push(async () => {
       services.typing.dispose();

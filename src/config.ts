@@ -122,6 +122,8 @@ const envSchema = z.object({
   PRESENCE_OFFLINE_GRACE: durationMs('30s'),
   PRESENCE_THROTTLE: durationMs('2s'),
   INBOX_ACTIVITY_THROTTLE: durationMs('1s'),
+  SEARCH_INDEX_DELAY: durationMs('200ms'),
+  SEARCH_INDEX_INTERVAL: durationMs('5s').refine((ms) => ms >= 100, 'must be at least 100ms'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// URL').optional(),
   RATE_LIMIT_KEY_PREFIX: z.string().min(1).default('parley'),
   JWT_JWKS_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
@@ -206,6 +208,10 @@ export interface Config {
   presenceThrottleMs: number;
   /** An inbox gets at most one RoomActivity per room per this many milliseconds, latest state winning. Default 1 s. */
   inboxActivityThrottleMs: number;
+  /** How long after a send the search indexer indexes new messages (README "Search"). Default 200 ms. */
+  searchIndexDelayMs: number;
+  /** The search indexer also runs this often, for messages other processes stored. Default 5 s. */
+  searchIndexIntervalMs: number;
   /** Redis shared by every process for rate limits; unset: each process keeps its own in memory. */
   redisUrl: string | undefined;
   /** Prefix of the rate limits' keys in Redis. Default `parley`. */
@@ -293,6 +299,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     presenceOfflineGraceMs: e.PRESENCE_OFFLINE_GRACE,
     presenceThrottleMs: e.PRESENCE_THROTTLE,
     inboxActivityThrottleMs: e.INBOX_ACTIVITY_THROTTLE,
+    searchIndexDelayMs: e.SEARCH_INDEX_DELAY,
+    searchIndexIntervalMs: e.SEARCH_INDEX_INTERVAL,
     redisUrl: e.REDIS_URL,
     rateLimitKeyPrefix: e.RATE_LIMIT_KEY_PREFIX,
     externalIdentity:

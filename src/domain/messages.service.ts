@@ -23,6 +23,8 @@ import type { MessageNotifications } from './message-notifications.js';
 import type { PersistedUserEvent, UserEvents } from './user-events.js';
 import { mentionNames, type MentionName } from './mention-names.js';
 import { mentionInEdit, mentionInNewMessage } from './mentions.js';
+import { updateEditedBody } from '../db/queries/search-index.js';
+import type { SearchIndexing } from './search-indexer.js';
 
 const CLIENT_MESSAGE_ID_MAX = 64;
 const CLIENT_MESSAGE_ID_INDEX = 'messages_author_id_client_message_id_key';
@@ -72,6 +74,7 @@ export class MessagesService {
     private readonly log: Logger,
     private readonly userEvents: UserEvents,
     private readonly notifications: MessageNotifications,
+    private readonly searchIndexing: SearchIndexing,
   ) {
     this.changes = new RoomChanges(db, events, userEvents);
     if (options.groupCommit) this.groupCommits = inFlightBatchLoader((batch) => this.storeTogether(batch), { maxBatchSize: GROUP_COMMIT_MAX });
@@ -119,6 +122,7 @@ export class MessagesService {
       return sameRoom(winner, roomId);
     }
     const { message, mentions } = stored;
+    this.searchIndexing.messagesStored(); // sends store no search vector (README "Search")
     this.events.publish(roomId, messageAddedEvent(message, viewer));
     this.publishMentions(message, mentions);
     this.notifications.sent(message);
@@ -126,7 +130,8 @@ export class MessagesService {
   }
 
   /**
-   * Replaces the body of the viewer's own message and sets `editedAt`.
+   * Replaces the body of the viewer's own message and sets `editedAt`; its search vector follows in the same
+   * statement, so search finds the edit by its new text only as soon as it commits.
    * @throws NotFoundError / ForbiddenError as for `send`; ForbiddenError for someone else's message;
    *   BadUserInputError for a bad body or a deleted message.
    */
@@ -141,7 +146,7 @@ export class MessagesService {
       const mentionsMayChange = names.length > 0 || mentionNames(message.body).length > 0;
       message.body = body;
       message.editedAt = new Date();
-      await tx.update(Message, { id: message.id }, { body, editedAt: message.editedAt });
+      await updateEditedBody(tx, message.id, body, message.editedAt);
       if (mentionsMayChange) mentions = await mentionInEdit(tx, message, names);
       await append({ kind: 'MESSAGE_EDITED', actorId: viewer.id, messageId, message, reactions: await readReactionSnapshot(tx, messageId) });
       return message;
@@ -151,7 +156,7 @@ export class MessagesService {
   }
 
   /**
-   * Deletes a message for everyone: the text and reactions are removed from storage and a tombstone stays in
+   * Deletes a message for everyone: the text (its search vector too) and reactions are removed from storage and a tombstone stays in
    * history with `deletedAt` set. Deleting a tombstone again changes nothing.
    * @throws NotFoundError / ForbiddenError as for `send`; ForbiddenError unless the viewer wrote the message or
    *   owns the room.
@@ -164,7 +169,7 @@ export class MessagesService {
       if (message.deletedAt) return message; // already a tombstone (perhaps by a concurrent delete)
       message.body = '';
       message.deletedAt = new Date();
-      await tx.update(Message, { id: message.id }, { body: '', deletedAt: message.deletedAt });
+      await tx.update(Message, { id: message.id }, { body: '', deletedAt: message.deletedAt, searchVector: null });
       await tx.delete(MessageReaction, { messageId: message.id });
       await append({ kind: 'MESSAGE_DELETED', actorId: viewer.id, messageId, message, reactions: [] });
       return message;

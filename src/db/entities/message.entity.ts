@@ -15,6 +15,8 @@ import { User } from './user.entity.js';
 })
 // GIN over parley_room_lexemes(room_id, search_vector): an expression index TypeORM cannot describe (migration MessageSearch).
 @Index('messages_search_idx', { synchronize: false })
+// The messages the search indexer has still to index, per room (migration AsyncSearchIndex).
+@Index('messages_search_pending_idx', ['roomId'], { where: '"search_vector" IS NULL AND "deleted_at" IS NULL' })
 export class Message {
   @PrimaryGeneratedColumn('uuid')
   id: string;
@@ -47,19 +49,13 @@ export class Message {
   createdAt: Date;
 
   /**
-   * The body's text-search vector, computed by PostgreSQL on every insert and edit (a generated column, see
-   * migrations/*-MessageSearch.ts); search reads it in SQL, so the entity never loads it.
+   * The body's text-search vector (`to_tsvector('simple', parley_search_text(body))`, see
+   * migrations/*-MessageSearch.ts); NULL until indexed. Sends leave it NULL and the search indexer or the first
+   * search of the room fills it (db/queries/search-index.ts); an edit sets it with the new body, a deletion clears
+   * it. Search reads it in SQL, so the entity never loads it.
    */
-  @Column({
-    name: 'search_vector',
-    type: 'tsvector',
-    generatedType: 'STORED',
-    asExpression: "to_tsvector('simple', parley_search_text(body))",
-    select: false,
-    insert: false,
-    update: false,
-  })
-  searchVector?: string;
+  @Column({ name: 'search_vector', type: 'tsvector', nullable: true, select: false, insert: false })
+  searchVector?: string | null;
 
   @ManyToOne(() => Room, { onDelete: 'CASCADE' })
   @JoinColumn({ name: 'room_id' })

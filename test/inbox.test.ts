@@ -26,17 +26,19 @@ import { startTestServer, type TestServer } from './helpers/test-server.js';
 function summary(event: InboxEventResult): string {
   switch (event.__typename) {
     case 'InvitedToRoom':
-      return `${event.seq} invited ${event.room.id} by ${event.invitedBy?.id ?? '-'}`;
+      return `${event.seq} invited ${event.roomId} by ${event.invitedBy?.id ?? '-'}`;
     case 'JoinedRoom':
-      return `${event.seq} joined ${event.room.id}`;
+      return `${event.seq} joined ${event.roomId}`;
     case 'RemovedFromRoom':
       return `${event.seq} removed ${event.roomId} by ${event.removedBy?.id ?? '-'}`;
     case 'Mentioned':
-      return `${event.seq} mentioned ${event.message.id}`;
+      return `${event.seq} mentioned ${event.messageId}`;
     case 'RoomActivity':
-      return `activity ${event.room.id}`;
+      return `activity ${event.roomId}`;
     case 'InboxResyncRequired':
       return `resync ${event.lastSeq}`;
+    case 'InboxLive':
+      return 'live';
     default:
       return event satisfies never;
   }
@@ -52,7 +54,7 @@ async function untilFence(inbox: InboxFollower, inviter: TestUser, user: TestUse
   const before: InboxEventResult[] = [];
   for (;;) {
     const event = await inbox.next();
-    if (event.__typename === 'InvitedToRoom' && event.room.id === fence.id) return before;
+    if (event.__typename === 'InvitedToRoom' && event.roomId === fence.id) return before;
     before.push(event);
   }
 }
@@ -107,7 +109,7 @@ describe('inbox', () => {
     const davesEvents = await allInboxEvents(dave!);
     assert.deepEqual(davesEvents.map(summary), [`1 joined ${dm.id}`]);
     const opened = davesEvents[0]!;
-    assert.equal(opened.__typename === 'JoinedRoom' && opened.room.kind, 'DIRECT');
+    assert.equal(opened.__typename === 'JoinedRoom' && opened.room?.kind, 'DIRECT');
   });
 
   it('takes no invitation from someone the invitee blocked: NOT_FOUND, and nothing reaches their inbox', async () => {
@@ -205,21 +207,21 @@ describe('inbox', () => {
     // Another room has its own window: its activity comes at once.
     await send(quiet.id, 'elsewhere');
     const other = await inbox.next();
-    assert.equal(other.__typename === 'RoomActivity' && other.room.id, quiet.id);
+    assert.equal(other.__typename === 'RoomActivity' && other.roomId, quiet.id);
     clock.advance(1000);
     const latest = await inbox.next();
     assert.ok(latest.__typename === 'RoomActivity');
-    assert.equal(latest.room.id, busy.id);
+    assert.equal(latest.roomId, busy.id);
     assert.equal(latest.lastMessage?.body, 'four', 'the latest state, once');
-    assert.equal(latest.room.unreadCount, latest.room.lastSeq - 1, 'every message (all but the join event) is unread');
+    assert.equal(latest.room?.unreadCount, latest.room!.lastSeq - 1, 'every message (all but the join event) is unread');
     assert.ok(clock.now() > held);
 
     // frank reads on another device: his own unread count changed, so his inbox hears of it.
     clock.advance(1000);
-    await frank.http.data(MarkReadDocument, { roomId: busy.id, seq: latest.room.lastSeq });
+    await frank.http.data(MarkReadDocument, { roomId: busy.id, seq: latest.room!.lastSeq });
     const read = await inbox.next();
     assert.ok(read.__typename === 'RoomActivity');
-    assert.equal(read.room.unreadCount, 0);
+    assert.equal(read.room?.unreadCount, 0);
     assert.deepEqual(await untilFence(inbox, alice, frank), [], 'nothing else came in between');
   });
 
@@ -259,43 +261,77 @@ describe('inbox', () => {
       for (const [index, inbox] of inboxes.entries()) {
         if (heard.has(index)) continue;
         const event = await inbox.next(heard.size === 0 ? 200 : 50).catch(() => undefined);
-        if (event?.__typename === 'RoomActivity' && event.room.id === room.id) heard.add(index);
+        if (event?.__typename === 'RoomActivity' && event.roomId === room.id) heard.add(index);
       }
     }
     assert.equal(heard.size, inboxes.length, 'every member heard of the room activity');
     assert.equal(await count(), before, `${sent} messages in a 31-member room wrote no inbox rows`);
   });
 
-  it('recovery recipe: refetch rooms, resume the inbox from its cursor, and nothing is missing or doubled', async () => {
+  it('recovery recipe: resume from the kept cursor, read rooms on InboxLive, and nothing is missing or doubled', async () => {
     const [alice, hana] = await Promise.all([signUp(server), signUp(server)]);
     const chat = await roomWithMembers(alice, [hana]);
     const renamed = await roomWithMembers(alice, [hana]);
-    // Step 1: read the state and the inbox cursor together, subscribe after it.
-    const initial = (await hana.http.data(InboxRecoveryDocument, {}));
-    let inbox = follow(hana, initial.inboxCursor);
-    let cursor = initial.inboxCursor;
+    // First start: subscribe (no cursor kept yet), then read the rooms once the inbox is live.
+    let inbox = follow(hana);
+    assert.deepEqual(await inbox.untilLive(), [], 'nothing to replay without a cursor');
+    const initial = await hana.http.data(InboxRecoveryDocument, {});
+    assert.equal(initial.rooms.find((room) => room.id === chat.id)!.unreadCount, 0);
     const invitedEarly = await createRoom(alice, 'PRIVATE');
     await alice.http.data(InviteToRoomDocument, { roomId: invitedEarly.id, userId: hana.id });
     const early = await inbox.nextPersisted();
-    cursor = early.cursor!;
+    assert.equal(summary(early), `${early.seq} invited ${invitedEarly.id} by ${alice.id}`);
+    const cursor = early.cursor!; // the client keeps the cursor of the last persisted event it applied
     // The connection drops; meanwhile the rooms change and hana is invited again.
     inbox.ws.drop();
     for (let i = 0; i < 3; i++) await alice.http.data(SendMessageDocument, { roomId: chat.id, body: `while away ${i}` });
     await alice.http.data(RenameRoomDocument, { roomId: renamed.id, name: 'renamed meanwhile' });
     const invitedLater = await createRoom(alice, 'PRIVATE');
     await alice.http.data(InviteToRoomDocument, { roomId: invitedLater.id, userId: hana.id });
-    // Step 2: refetch rooms (their state is current), then resume the inbox from the last cursor.
+    // Resume from the kept cursor: the missed persisted events come first, then InboxLive; rooms read after it are
+    // current, and every later change arrives as an event.
+    inbox = follow(hana, cursor);
+    const replayed = (await inbox.untilLive()).filter((event) => event.__typename !== 'RoomActivity');
+    assert.deepEqual(replayed.map(summary), [`${early.seq! + 1} invited ${invitedLater.id} by ${alice.id}`]);
     const recovered = await hana.http.data(InboxRecoveryDocument, {});
     const byId = new Map(recovered.rooms.map((room) => [room.id, room]));
     assert.equal(byId.get(chat.id)!.unreadCount, 3);
     assert.equal(byId.get(renamed.id)!.name, 'renamed meanwhile');
-    inbox = follow(hana, cursor);
-    const resumed = await inbox.nextPersisted();
-    assert.equal(summary(resumed), `${early.seq! + 1} invited ${invitedLater.id} by ${alice.id}`);
-    assert.equal(recovered.inboxCursor, resumed.cursor, 'the refetched cursor is where the replay ends');
-    // Nothing else was owed: the next event is the next thing that happens.
+    assert.equal(recovered.inboxCursor, replayed[0]!.cursor, 'the replay ended at the latest event');
+    // Live from here: the next persisted event is the next thing that happens, and activity arrives.
     await hana.http.data(JoinRoomDocument, { roomId: invitedLater.id });
-    assert.equal(summary(await inbox.nextPersisted()), `${resumed.seq! + 1} joined ${invitedLater.id}`);
+    assert.equal(summary(await inbox.nextPersisted()), `${replayed[0]!.seq! + 1} joined ${invitedLater.id}`);
+    clock.advance(1000);
+    await alice.http.data(SendMessageDocument, { roomId: chat.id, body: 'back' });
+    let activity = await inbox.next();
+    while (activity.__typename !== 'RoomActivity' || activity.lastMessage?.body !== 'back') activity = await inbox.next();
+    assert.equal(activity.room?.unreadCount, 4);
+  });
+
+  it('shows a room or message the viewer can no longer see as null, and sends no activity after a removal', async () => {
+    const [alice, bob] = await Promise.all([signUp(server), signUp(server)]);
+    const secret = await createRoom(alice, 'PRIVATE');
+    await alice.http.data(InviteToRoomDocument, { roomId: secret.id, userId: bob.id });
+    const [invited] = await allInboxEvents(bob);
+    assert.ok(invited?.__typename === 'InvitedToRoom' && invited.room?.id === secret.id, 'an invitee sees the room');
+    await bob.http.data(JoinRoomDocument, { roomId: secret.id });
+    const inbox = follow(bob, await inboxCursor(bob));
+    await untilActivity(inbox, alice, secret.id);
+    // A window is open: the next message's activity is held. Then bob is removed, and a secret is written.
+    await alice.http.data(SendMessageDocument, { roomId: secret.id, body: `held @${bob.username}` });
+    await alice.http.data(RemoveMemberDocument, { roomId: secret.id, userId: bob.id });
+    await alice.http.data(SendMessageDocument, { roomId: secret.id, body: 'SECRET after bob was removed' });
+    await alice.http.data(RenameRoomDocument, { roomId: secret.id, name: 'secret name' });
+    clock.advance(1000);
+    const after = await untilFence(inbox, alice, bob);
+    assert.deepEqual(after.map((event) => event.__typename), ['Mentioned', 'RemovedFromRoom'], 'no RoomActivity once bob was removed');
+    // Replayed now, the log names the room and the message only by id.
+    const log = await allInboxEvents(bob);
+    const joined = log.find((event) => event.__typename === 'JoinedRoom');
+    assert.ok(joined?.__typename === 'JoinedRoom' && joined.roomId === secret.id && joined.room === null);
+    const mentioned = log.find((event) => event.__typename === 'Mentioned');
+    assert.ok(mentioned?.__typename === 'Mentioned' && mentioned.message === null && mentioned.roomId === secret.id);
+    assert.doesNotMatch(JSON.stringify(log), /SECRET|secret name/);
   });
 });
 

@@ -33,7 +33,7 @@ describe('mentions', () => {
   /** The ids of the messages the user's inbox says mentioned them, in inbox order. */
   async function mentionedIn(user: TestUser): Promise<string[]> {
     const { inboxEvents } = await user.http.data(MentionInboxDocument, {});
-    return inboxEvents.edges.flatMap(({ node }) => (node.__typename === 'Mentioned' ? [node.message.id] : []));
+    return inboxEvents.edges.flatMap(({ node }) => (node.__typename === 'Mentioned' ? [node.message!.id] : []));
   }
 
   async function counts(user: TestUser, roomId: string) {

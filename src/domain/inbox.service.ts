@@ -57,8 +57,9 @@ export class InboxService {
   /**
    * The viewer's inbox: every persisted event of their log exactly once in seq order, with `after` replaying what
    * came after that cursor first (at most REPLAY_LIMIT events: beyond, an InboxResyncRequired comes first and the
-   * stream continues live), plus RoomActivity of their rooms while it runs. Events and the end go to `sink`; the
-   * returned function unsubscribes.
+   * stream continues live), plus RoomActivity of their rooms while it runs; once the replay is done and every room
+   * of the viewer is watched, one InboxLive (reading `rooms` after it misses no activity). Events and the end go
+   * to `sink`; the returned function unsubscribes.
    * @throws BadUserInputError for a bad cursor, another user's, or one ahead of the inbox.
    */
   async follow(viewer: Viewer, after: string | null | undefined, sink: EventSink<DeliveredUserEvent>): Promise<Unsubscribe> {
@@ -81,7 +82,11 @@ export class InboxService {
     });
     // Read (batched, on a later turn) once the subscriber and the activity watch listen.
     const start = this.starts.load(viewer.id);
-    stopActivity = this.activity.watch(viewer.id, start.then((s) => s.roomIds));
+    const activity = this.activity.watch(
+      viewer.id,
+      start.then((s) => ({ roomIds: s.roomIds, asOfSeq: s.lastEventSeq })),
+    );
+    stopActivity = activity.stop;
     const stop = () => {
       unsubscribe();
       stopActivity();
@@ -89,7 +94,12 @@ export class InboxService {
     try {
       const { lastEventSeq } = await start;
       if (afterSeq !== undefined) requireInboxReached(afterSeq, lastEventSeq, 'after');
-      void subscriber.start(lastEventSeq);
+      void subscriber
+        .start(lastEventSeq)
+        .then(() => activity.ready)
+        .then(() => {
+          if (subscriber.state !== 'ended') void sink.deliver({ kind: 'INBOX_LIVE', userId: viewer.id, at: new Date() });
+        });
     } catch (error) {
       stop();
       throw error;

@@ -11,13 +11,29 @@ export interface ActivitySource {
   subscribe(stream: string, listener: (event: RoomEvent | UserEvent) => void): Unsubscribe;
 }
 
+/** The rooms a user is a member of as of a seq of their own log (read in one statement). */
+export interface MembershipSnapshot {
+  roomIds: readonly string[];
+  /** The user's latest event seq when the list was read: membership changes up to it are in the list. */
+  asOfSeq: number;
+}
+
 interface Watch {
+  readonly userId: string;
   /** Inbox subscriptions of the user in this process. */
   subscriptions: number;
   /** A listener per room the user is a member of. */
   readonly rooms: Map<string, Unsubscribe>;
-  /** Membership changes heard while the room list was being read; applied in order once it is in. */
-  pendingChanges: { roomId: string; member: boolean }[] | undefined;
+  /**
+   * Per room, the seq of the user's own log that the membership known here reflects: a join or departure, or a
+   * snapshot. A fact older than what is known is ignored, so joins, departures and snapshots may arrive in any
+   * order (publishers finish out of commit order) and still end at the latest state.
+   */
+  readonly knownAsOf: Map<string, number>;
+  /** Settles once a snapshot has been applied (or the first one failed): the watch then covers every room. */
+  readonly ready: Promise<void>;
+  readonly markReady: () => void;
+  snapshotApplied: boolean;
   readonly stopUserListener: Unsubscribe;
   readonly signal: ThrottledSignal<number>;
   changes: number;
@@ -27,8 +43,8 @@ interface Watch {
  * Ephemeral RoomActivity for users with an open inbox: while a user has one, this listens to the streams of every
  * room they are a member of (following joins and departures from their own log) and publishes, to the user's
  * stream, at most one RoomActivity per room per `throttleMs` (the first at once, the latest state at the end of the
- * window). Nothing is written: a room event costs one row however many members it has, and a user without an open
- * inbox costs nothing.
+ * window), only while they are a member. Nothing is written: a room event costs one row however many members it
+ * has, and a user without an open inbox costs nothing.
  */
 export class RoomActivity {
   private readonly watches = new Map<string, Watch>();
@@ -42,25 +58,43 @@ export class RoomActivity {
   ) {}
 
   /**
-   * Starts (or shares) the user's activity; the returned function stops this share of it (idempotent). `rooms` is
-   * every room the user is a member of, read after this call (joins and departures committed meanwhile are heard
-   * and applied after it); only the first watch of a user waits for it.
+   * Starts (or shares) the user's activity. `snapshot` is the user's rooms, read after this call: joins and
+   * departures committed meanwhile are heard and reconciled with it by seq; a snapshot of a watch that has one
+   * already changes nothing older than what is known. `ready` settles once the watch covers every room of the user
+   * (or its snapshot failed: it then follows joins only, until a later watch brings one); `stop` ends this share
+   * of it (idempotent).
    */
-  watch(userId: string, rooms: Promise<readonly string[]>): Unsubscribe {
+  watch(userId: string, snapshot: Promise<MembershipSnapshot>): { ready: Promise<void>; stop: Unsubscribe } {
     let watch = this.watches.get(userId);
     if (watch) watch.subscriptions++;
-    else watch = this.start(userId, rooms);
-    let stopped = false;
+    else {
+      watch = this.create(userId);
+      this.watches.set(userId, watch);
+    }
     const current = watch;
-    return () => {
-      if (stopped) return;
-      stopped = true;
-      if (--current.subscriptions > 0) return;
-      current.stopUserListener();
-      for (const stop of current.rooms.values()) stop();
-      current.rooms.clear();
-      current.signal.clear();
-      if (this.watches.get(userId) === current) this.watches.delete(userId);
+    const applied = snapshot.then(
+      (rooms) => {
+        if (current.subscriptions > 0) this.applySnapshot(current, rooms);
+      },
+      (error: unknown) => {
+        if (current.subscriptions > 0 && !current.snapshotApplied) {
+          this.log.warn({ err: error, userId }, 'inbox: could not read the rooms to watch; RoomActivity follows joins until a later inbox reads them');
+        }
+      },
+    );
+    let stopped = false;
+    return {
+      ready: current.snapshotApplied ? Promise.resolve() : Promise.race([current.ready, applied]),
+      stop: () => {
+        if (stopped) return;
+        stopped = true;
+        if (--current.subscriptions > 0) return;
+        current.stopUserListener();
+        for (const stopListening of current.rooms.values()) stopListening();
+        current.rooms.clear();
+        current.signal.clear();
+        if (this.watches.get(userId) === current) this.watches.delete(userId);
+      },
     };
   }
 
@@ -69,56 +103,59 @@ export class RoomActivity {
     return this.watches.size;
   }
 
-  private start(userId: string, rooms: Promise<readonly string[]>): Watch {
+  private create(userId: string): Watch {
+    let markReady!: () => void;
+    const ready = new Promise<void>((resolve) => (markReady = resolve));
     const watch: Watch = {
+      userId,
       subscriptions: 1,
       rooms: new Map(),
-      pendingChanges: [],
-      // Listen to the user's own log first, then read their rooms: a join or departure committed meanwhile is
-      // then heard and applied after the list.
+      knownAsOf: new Map(),
+      ready,
+      markReady: () => {
+        watch.snapshotApplied = true;
+        markReady();
+      },
+      snapshotApplied: false,
+      // Listening to the user's own log starts before the snapshot is read: nothing falls between the two.
       stopUserListener: this.source.subscribe(userStream(userId), (heard) => {
         const event = heard as UserEvent; // a user's stream carries user events only
         if (event.kind !== 'JOINED_ROOM' && event.kind !== 'REMOVED_FROM_ROOM') return;
-        const change = { roomId: event.roomId, member: event.kind === 'JOINED_ROOM' };
-        if (watch.pendingChanges) watch.pendingChanges.push(change);
-        else this.applyChange(userId, watch, change);
+        this.applyFact(watch, event.roomId, event.kind === 'JOINED_ROOM', event.seq);
       }),
       signal: new ThrottledSignal<number>(this.clock, this.throttleMs, (roomId) => {
+        // Only while still a member: a window that closes after a departure sends nothing.
+        if (!watch.rooms.has(roomId)) return;
         this.userEvents.publish(userId, { kind: 'ROOM_ACTIVITY', userId, roomId, at: new Date(this.clock.now()) });
       }),
       changes: 0,
     };
-    this.watches.set(userId, watch);
-    rooms
-      .then((roomIds) => {
-        if (watch.subscriptions === 0) return;
-        for (const roomId of roomIds) this.applyChange(userId, watch, { roomId, member: true });
-      })
-      .catch((error: unknown) => {
-        if (watch.subscriptions > 0) this.log.warn({ err: error, userId }, 'inbox: could not read the rooms to watch; RoomActivity follows joins only');
-      })
-      .finally(() => {
-        const pending = watch.pendingChanges ?? [];
-        watch.pendingChanges = undefined;
-        if (watch.subscriptions === 0) return;
-        for (const change of pending) this.applyChange(userId, watch, change);
-      });
     return watch;
   }
 
-  private applyChange(userId: string, watch: Watch, change: { roomId: string; member: boolean }): void {
-    const listening = watch.rooms.get(change.roomId);
-    if (change.member && !listening) {
+  private applySnapshot(watch: Watch, snapshot: MembershipSnapshot): void {
+    const members = new Set(snapshot.roomIds);
+    for (const roomId of new Set([...members, ...watch.rooms.keys()])) this.applyFact(watch, roomId, members.has(roomId), snapshot.asOfSeq);
+    watch.markReady();
+  }
+
+  /** Applies "member or not of `roomId` as of `seq`" unless something newer is known of that room. */
+  private applyFact(watch: Watch, roomId: string, member: boolean, seq: number): void {
+    if (watch.subscriptions === 0 || seq <= (watch.knownAsOf.get(roomId) ?? -1)) return;
+    watch.knownAsOf.set(roomId, seq);
+    const listening = watch.rooms.get(roomId);
+    if (member && !listening) {
       watch.rooms.set(
-        change.roomId,
+        roomId,
         // A room's stream carries room events only.
-        this.source.subscribe(roomStream(change.roomId), (event) => {
-          if (isActivity(event as RoomEvent, userId)) watch.signal.set(change.roomId, ++watch.changes);
+        this.source.subscribe(roomStream(roomId), (event) => {
+          if (isActivity(event as RoomEvent, watch.userId)) watch.signal.set(roomId, ++watch.changes);
         }),
       );
-    } else if (!change.member && listening) {
+    } else if (!member && listening) {
       listening();
-      watch.rooms.delete(change.roomId);
+      watch.rooms.delete(roomId);
+      watch.signal.forget(roomId); // a window still open sends nothing about a room the user left
     }
   }
 }

@@ -6,7 +6,7 @@ import { BadUserInputError, ForbiddenError, NotFoundError } from './errors.js';
 import { isUuid } from '../db/ids.js';
 import type { RateLimits } from './rate-limits.js';
 import { requireStorableText } from './storable-text.js';
-import { loadRoomAccess, type RoomAccess } from '../db/queries/room-accesses.js';
+import { loadRoomAccess, loadRoomAccesses, type RoomAccess } from '../db/queries/room-accesses.js';
 import { isVisible } from './room-access.js';
 import { RoomChanges } from './room-changes.js';
 import { passOwnership } from './room-ownership.js';
@@ -44,10 +44,16 @@ export class RoomsService {
       await tx.insert(RoomMembership, { roomId: created.id, userId: viewer.id, role: 'OWNER', joinedSeq: 0 });
       created.memberCount = 1; // counted by the room_memberships trigger
       // The creator's other devices learn of the room from the inbox.
-      return { room: created, joined: await appendUserEvent(tx, viewer.id, { kind: 'JOINED_ROOM', roomId: created.id, actorId: viewer.id }) };
+      return { room: created, joined: await appendUserEvent(tx, viewer.id, { kind: 'JOINED_ROOM', roomId: created.id, actorId: null }) };
     });
     if (joined) this.userEvents.publish(viewer.id, joined);
     return room;
+  }
+
+  /** The rooms the viewer may see now, by id (absent: missing or not visible to them). One statement. */
+  async visibleByIds(viewer: Viewer, roomIds: readonly string[]): Promise<Map<string, Room>> {
+    const accesses = await loadRoomAccesses(this.db.manager, roomIds.map((roomId) => ({ viewerId: viewer.id, roomId })));
+    return new Map(accesses.flatMap((access) => (access && isVisible(access) ? [[access.room.id, access.room] as const] : [])));
   }
 
   /** The room when the viewer may see it, otherwise null (whether or not it exists). */

@@ -36,6 +36,12 @@ export class ThrottledSignal<T> {
     return this.states.get(key)?.value;
   }
 
+  /** Forgets a key and its pending send: nothing more is sent for it unless it is set again. */
+  forget(key: string): void {
+    this.states.get(key)?.flush?.();
+    this.states.delete(key);
+  }
+
   /** Forgets every key and pending send. */
   clear(): void {
     for (const state of this.states.values()) state.flush?.();

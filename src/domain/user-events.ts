@@ -32,11 +32,22 @@ export interface InboxResyncRequiredEvent {
   readonly lastSeq: number;
 }
 
+/**
+ * Told once per inbox subscription, when any replay is done and every room of the user is watched: state read
+ * after it (`rooms`) misses no activity. Ephemeral, for that subscriber only.
+ */
+export interface InboxLiveEvent {
+  readonly kind: 'INBOX_LIVE';
+  readonly userId: string;
+  readonly seq?: undefined;
+  readonly at: Date;
+}
+
 /** What travels on a user's stream, published after commit. */
 export type UserEvent = PersistedUserEvent | RoomActivityEvent;
 
 /** What the inbox delivers to a subscriber. */
-export type DeliveredUserEvent = UserEvent | InboxResyncRequiredEvent;
+export type DeliveredUserEvent = UserEvent | InboxResyncRequiredEvent | InboxLiveEvent;
 
 /** Where the domain publishes user events (after commit). */
 export interface UserEvents {

@@ -26,6 +26,8 @@ export interface Loaders {
   presence: DataLoader<string, Presence>;
   /** Whether the viewer is a member, per room id. */
   isMember: DataLoader<string, boolean>;
+  /** Rooms the viewer may see now, per room id (null: missing or not visible to them). */
+  visibleRooms: DataLoader<string, Room | null>;
   /** The newest message that is not deleted, per room id. */
   latestMessages: DataLoader<string, Message | null>;
   /** Whether the viewer has blocked them, per user id. */
@@ -52,6 +54,10 @@ export function createLoaders(services: Services, viewer: Viewer | null): Loader
     isMember: new DataLoader(async (ids) => {
       const rooms = viewer ? await services.members.memberOf(viewer, ids) : new Set<string>();
       return ids.map((id) => rooms.has(id));
+    }),
+    visibleRooms: new DataLoader(async (ids) => {
+      const visible = viewer ? await services.rooms.visibleByIds(viewer, ids) : new Map<string, Room>();
+      return ids.map((id) => visible.get(id) ?? null);
     }),
     latestMessages: new DataLoader(async (ids) => {
       const byRoom = await services.inbox.latestMessages(ids);

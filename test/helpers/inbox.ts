@@ -8,8 +8,10 @@ export type InboxEventResult = InboxSubscription['inbox'];
 export interface InboxFollower {
   ws: TestWsClient;
   sub: TestSubscription<InboxSubscription>;
-  /** The next event (RoomActivity too); fails the test when the subscription errored instead. */
+  /** The next event but InboxLive (RoomActivity too); fails the test when the subscription errored instead. */
   next(timeoutMs?: number): Promise<InboxEventResult>;
+  /** The events before the subscription's InboxLive (which it consumes): after it, nothing is missed. */
+  untilLive(timeoutMs?: number): Promise<InboxEventResult[]>;
   /** The next persisted event (skipping RoomActivity). */
   nextPersisted(timeoutMs?: number): Promise<InboxEventResult>;
 }
@@ -17,15 +19,36 @@ export interface InboxFollower {
 export function followInbox(wsUrl: string, user: TestUser, after?: string): InboxFollower {
   const ws = connectWs(wsUrl, { authorization: `Bearer ${user.token}` });
   const sub = ws.subscribe(InboxDocument, after === undefined ? {} : { after });
-  const next = async (timeoutMs = 5000) => {
+  const any = async (timeoutMs: number) => {
     const result = await sub.results.take(timeoutMs, `an inbox event for ${user.username}`);
     if (!result.data) throw new Error(`expected an inbox event, got ${JSON.stringify(result.errors)}`);
     return result.data.inbox;
+  };
+  let live = false;
+  const next = async (timeoutMs = 5000) => {
+    for (;;) {
+      const event = await any(timeoutMs);
+      if (event.__typename !== 'InboxLive') return event;
+      if (live) throw new Error('a second InboxLive on one subscription');
+      live = true;
+    }
   };
   return {
     ws,
     sub,
     next,
+    async untilLive(timeoutMs = 5000) {
+      if (live) throw new Error('InboxLive was consumed already');
+      const before: InboxEventResult[] = [];
+      for (;;) {
+        const event = await any(timeoutMs);
+        if (event.__typename === 'InboxLive') {
+          live = true;
+          return before;
+        }
+        before.push(event);
+      }
+    },
     async nextPersisted(timeoutMs = 5000) {
       for (;;) {
         const event = await next(timeoutMs);

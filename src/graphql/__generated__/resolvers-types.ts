@@ -7,7 +7,7 @@ import type { ReactionSummary as ReactionSummaryEntity } from '../../domain/reac
 import type { RoomMember as RoomMemberEntity } from '../../domain/room-members.js';
 import type { Presence as PresenceEntity, PresenceChange as PresenceChangeEntity } from '../../domain/presence.js';
 import type { DeliveredRoomEvent as DeliveredRoomEventEntity, PersistedRoomEvent as PersistedRoomEventEntity, TypingChangedEvent as TypingChangedEventEntity, ReadReceiptEvent as ReadReceiptEventEntity, ResyncRequiredEvent as ResyncRequiredEventEntity } from '../../domain/room-events.js';
-import type { DeliveredUserEvent as DeliveredUserEventEntity, PersistedUserEvent as PersistedUserEventEntity, RoomActivityEvent as RoomActivityEventEntity, InboxResyncRequiredEvent as InboxResyncRequiredEventEntity } from '../../domain/user-events.js';
+import type { DeliveredUserEvent as DeliveredUserEventEntity, PersistedUserEvent as PersistedUserEventEntity, RoomActivityEvent as RoomActivityEventEntity, InboxResyncRequiredEvent as InboxResyncRequiredEventEntity, InboxLiveEvent as InboxLiveEventEntity } from '../../domain/user-events.js';
 import type { GraphQLContext } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -59,6 +59,17 @@ export type InboxEventEdge = {
 };
 
 /**
+ * Sent once per `inbox` subscription, when any replay is done and every room of the viewer is watched: read `rooms`
+ * now, and every later change reaches you as RoomActivity (see the README's recovery recipe). Ephemeral.
+ */
+export type InboxLive = InboxEvent & {
+  __typename?: 'InboxLive';
+  at: Scalars['DateTime']['output'];
+  cursor?: Maybe<Scalars['String']['output']>;
+  seq?: Maybe<Scalars['Int']['output']>;
+};
+
+/**
  * Told to a resuming `inbox` subscriber more than REPLAY_LIMIT events behind: nothing was replayed. Rebuild from
  * `rooms` and `inboxEvents(last: ...)`, then carry on: the stream continues live after `lastSeq`, and `cursor`
  * resumes from there.
@@ -77,7 +88,9 @@ export type InvitedToRoom = InboxEvent & {
   at: Scalars['DateTime']['output'];
   cursor: Scalars['String']['output'];
   invitedBy?: Maybe<User>;
-  room: Room;
+  /** The room as it is now; null when the viewer can no longer see it (a private room they have left since). */
+  room?: Maybe<Room>;
+  roomId: Scalars['ID']['output'];
   seq: Scalars['Int']['output'];
 };
 
@@ -89,7 +102,9 @@ export type JoinedRoom = InboxEvent & {
   __typename?: 'JoinedRoom';
   at: Scalars['DateTime']['output'];
   cursor: Scalars['String']['output'];
-  room: Room;
+  /** The room as it is now; null when the viewer can no longer see it (a private room they have left since). */
+  room?: Maybe<Room>;
+  roomId: Scalars['ID']['output'];
   seq: Scalars['Int']['output'];
 };
 
@@ -129,7 +144,10 @@ export type Mentioned = InboxEvent & {
   __typename?: 'Mentioned';
   at: Scalars['DateTime']['output'];
   cursor: Scalars['String']['output'];
-  message: Message;
+  /** The message as it is now; null once the viewer is no longer a member of its room (they cannot read it any more). */
+  message?: Maybe<Message>;
+  messageId: Scalars['ID']['output'];
+  roomId: Scalars['ID']['output'];
   seq: Scalars['Int']['output'];
 };
 
@@ -468,8 +486,8 @@ export type Query = {
   /** The users the viewer has blocked, by username. */
   blockedUsers: Array<User>;
   /**
-   * The cursor of the viewer's latest inbox event (valid also while there is none). Read it with `rooms`, then
-   * subscribe with `inbox(after: cursor)`: nothing committed after the read can be missed.
+   * The cursor of the viewer's latest inbox event (valid also while there is none): `inbox(after: cursor)` delivers
+   * everything committed after it.
    */
   inboxCursor: Scalars['String']['output'];
   /**
@@ -499,8 +517,11 @@ export type Query = {
   rooms: Array<Room>;
   /**
    * Messages the viewer can read (rooms they are a member of now; `roomId` narrows to one) matching `query`; best
-   * matches first, then newest. Words match whole words, the last one also as a prefix; Chinese, Japanese and Korean
-   * text matches as a substring. Deleted messages never match. At most 50 per page (default 20).
+   * matches first, then newest. Words match whole words, the last one also as a prefix (of at least 2 characters);
+   * Chinese, Japanese and Korean text matches as a substring. Every message committed before the search started is
+   * searched (README "Search": the index is filled asynchronously, and a search indexes its rooms' backlog first);
+   * deleted messages never match, edited ones by their new text only. `query` is 1-100 characters and at most 32
+   * words and CJK characters. At most 50 per page (default 20). Rate-limited per user (RATE_LIMIT_SEARCH).
    */
   searchMessages: MessageSearchConnection;
   /** A user by id (a deleted account's placeholder too), or null when there is none. */
@@ -671,9 +692,11 @@ export type RoomActivity = InboxEvent & {
   __typename?: 'RoomActivity';
   at: Scalars['DateTime']['output'];
   cursor?: Maybe<Scalars['String']['output']>;
-  /** The room's newest message that is not deleted, when it is sent; null when there is none. */
+  /** The room's newest message that is not deleted, when it is sent; null when there is none, or the viewer is no longer a member. */
   lastMessage?: Maybe<Message>;
-  room: Room;
+  /** The room as it is now; null when the viewer can no longer see it (they left a private room just now). */
+  room?: Maybe<Room>;
+  roomId: Scalars['ID']['output'];
   seq?: Maybe<Scalars['Int']['output']>;
 };
 
@@ -750,7 +773,8 @@ export type Subscription = {
    * removals) exactly once in seq order, plus ephemeral, coalesced RoomActivity for each room they are a member of.
    * With `after`, replays every persisted event after that cursor first, then continues live with no gap; more than
    * REPLAY_LIMIT events behind, an InboxResyncRequired comes instead of the replay. Without `after` it starts when
-   * the server has begun listening: subscribe with `after:` the `inboxCursor` read before to miss nothing.
+   * the server has begun listening. Once the replay is done and every room of the viewer is watched, an InboxLive
+   * comes: read `rooms` then, and nothing is missed (the README's recovery recipe).
    */
   inbox: InboxEvent;
   /**
@@ -917,6 +941,7 @@ export type ResolversTypes = {
   InboxEvent: ResolverTypeWrapper<DeliveredUserEventEntity>;
   InboxEventConnection: ResolverTypeWrapper<Omit<InboxEventConnection, 'edges'> & { edges: Array<ResolversTypes['InboxEventEdge']> }>;
   InboxEventEdge: ResolverTypeWrapper<Omit<InboxEventEdge, 'node'> & { node: ResolversTypes['InboxEvent'] }>;
+  InboxLive: ResolverTypeWrapper<InboxLiveEventEntity>;
   InboxResyncRequired: ResolverTypeWrapper<InboxResyncRequiredEventEntity>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   InvitedToRoom: ResolverTypeWrapper<PersistedUserEventEntity>;
@@ -972,6 +997,7 @@ export type ResolversParentTypes = {
   InboxEvent: DeliveredUserEventEntity;
   InboxEventConnection: Omit<InboxEventConnection, 'edges'> & { edges: Array<ResolversParentTypes['InboxEventEdge']> };
   InboxEventEdge: Omit<InboxEventEdge, 'node'> & { node: ResolversParentTypes['InboxEvent'] };
+  InboxLive: InboxLiveEventEntity;
   InboxResyncRequired: InboxResyncRequiredEventEntity;
   Int: Scalars['Int']['output'];
   InvitedToRoom: PersistedUserEventEntity;
@@ -1042,7 +1068,7 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
 }
 
 export type InboxEventResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['InboxEvent'] = ResolversParentTypes['InboxEvent']> = {
-  __resolveType: TypeResolveFn<'InboxResyncRequired' | 'InvitedToRoom' | 'JoinedRoom' | 'Mentioned' | 'RemovedFromRoom' | 'RoomActivity', ParentType, ContextType>;
+  __resolveType: TypeResolveFn<'InboxLive' | 'InboxResyncRequired' | 'InvitedToRoom' | 'JoinedRoom' | 'Mentioned' | 'RemovedFromRoom' | 'RoomActivity', ParentType, ContextType>;
 };
 
 export type InboxEventConnectionResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['InboxEventConnection'] = ResolversParentTypes['InboxEventConnection']> = {
@@ -1053,6 +1079,13 @@ export type InboxEventConnectionResolvers<ContextType = GraphQLContext, ParentTy
 export type InboxEventEdgeResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['InboxEventEdge'] = ResolversParentTypes['InboxEventEdge']> = {
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['InboxEvent'], ParentType, ContextType>;
+};
+
+export type InboxLiveResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['InboxLive'] = ResolversParentTypes['InboxLive']> = {
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  cursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  seq?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
 
 export type InboxResyncRequiredResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['InboxResyncRequired'] = ResolversParentTypes['InboxResyncRequired']> = {
@@ -1067,7 +1100,8 @@ export type InvitedToRoomResolvers<ContextType = GraphQLContext, ParentType exte
   at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   invitedBy?: Resolver<Maybe<ResolversTypes['User']>, ParentType, ContextType>;
-  room?: Resolver<ResolversTypes['Room'], ParentType, ContextType>;
+  room?: Resolver<Maybe<ResolversTypes['Room']>, ParentType, ContextType>;
+  roomId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
@@ -1075,7 +1109,8 @@ export type InvitedToRoomResolvers<ContextType = GraphQLContext, ParentType exte
 export type JoinedRoomResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['JoinedRoom'] = ResolversParentTypes['JoinedRoom']> = {
   at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  room?: Resolver<ResolversTypes['Room'], ParentType, ContextType>;
+  room?: Resolver<Maybe<ResolversTypes['Room']>, ParentType, ContextType>;
+  roomId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
@@ -1109,7 +1144,9 @@ export type MemberLeftResolvers<ContextType = GraphQLContext, ParentType extends
 export type MentionedResolvers<ContextType = GraphQLContext, ParentType extends ResolversParentTypes['Mentioned'] = ResolversParentTypes['Mentioned']> = {
   at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
-  message?: Resolver<ResolversTypes['Message'], ParentType, ContextType>;
+  message?: Resolver<Maybe<ResolversTypes['Message']>, ParentType, ContextType>;
+  messageId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  roomId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   seq?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
@@ -1298,7 +1335,8 @@ export type RoomActivityResolvers<ContextType = GraphQLContext, ParentType exten
   at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   cursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   lastMessage?: Resolver<Maybe<ResolversTypes['Message']>, ParentType, ContextType>;
-  room?: Resolver<ResolversTypes['Room'], ParentType, ContextType>;
+  room?: Resolver<Maybe<ResolversTypes['Room']>, ParentType, ContextType>;
+  roomId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   seq?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
   __isTypeOf?: IsTypeOfResolverFn<ParentType, ContextType>;
 };
@@ -1382,6 +1420,7 @@ export type Resolvers<ContextType = GraphQLContext> = {
   InboxEvent?: InboxEventResolvers<ContextType>;
   InboxEventConnection?: InboxEventConnectionResolvers<ContextType>;
   InboxEventEdge?: InboxEventEdgeResolvers<ContextType>;
+  InboxLive?: InboxLiveResolvers<ContextType>;
   InboxResyncRequired?: InboxResyncRequiredResolvers<ContextType>;
   InvitedToRoom?: InvitedToRoomResolvers<ContextType>;
   JoinedRoom?: JoinedRoomResolvers<ContextType>;

@@ -1,3 +1,4 @@
+import type { Message as MessageEntity } from '../../db/entities/message.entity.js';
 import { encodeInboxCursor } from '../../domain/cursor.js';
 import type { DeliveredUserEvent, PersistedUserEvent } from '../../domain/user-events.js';
 import { renewLoaders, requireViewer, type GraphQLContext } from '../context.js';
@@ -5,7 +6,7 @@ import { queueSource } from '../queue-source.js';
 import type { Resolvers } from '../__generated__/resolvers-types.js';
 import { loadOrFail } from './load-or-fail.js';
 
-type InboxEventTypeName = 'Mentioned' | 'InvitedToRoom' | 'JoinedRoom' | 'RemovedFromRoom' | 'RoomActivity' | 'InboxResyncRequired';
+type InboxEventTypeName = 'Mentioned' | 'InvitedToRoom' | 'JoinedRoom' | 'RemovedFromRoom' | 'RoomActivity' | 'InboxResyncRequired' | 'InboxLive';
 
 /** The GraphQL type of each inbox event kind. */
 function typeName(event: DeliveredUserEvent): InboxEventTypeName {
@@ -22,6 +23,8 @@ function typeName(event: DeliveredUserEvent): InboxEventTypeName {
       return 'RoomActivity';
     case 'INBOX_RESYNC_REQUIRED':
       return 'InboxResyncRequired';
+    case 'INBOX_LIVE':
+      return 'InboxLive';
     default:
       return event satisfies never;
   }
@@ -32,14 +35,24 @@ const persisted = {
   cursor: (event: PersistedUserEvent) => encodeInboxCursor(event.userId, event.seq),
 };
 
-/** The room an event names (a room the viewer belonged to or was invited to, so they may see what it is). */
+/** The room an event names, as it is now, while the viewer may see it (a private room they left: null). */
 function room(event: { roomId: string }, _: unknown, ctx: GraphQLContext) {
-  return loadOrFail(ctx.loaders.rooms, event.roomId, 'Room');
+  return ctx.loaders.visibleRooms.load(event.roomId);
+}
+
+/** A message of a room the viewer is a member of now (else null: they cannot read it any more). */
+async function readableMessage(roomId: string, load: () => Promise<MessageEntity | null>, ctx: GraphQLContext): Promise<MessageEntity | null> {
+  return (await ctx.loaders.isMember.load(roomId)) ? load() : null;
 }
 
 /** A user the event names; null when there is none or the account no longer exists. */
 function user(id: string | null, ctx: GraphQLContext) {
   return id ? ctx.loaders.users.load(id) : null;
+}
+
+function messageIdOf(event: PersistedUserEvent): string {
+  if (!event.messageId) throw new Error(`${event.kind} event ${event.seq} of ${event.userId} has no message`);
+  return event.messageId;
 }
 
 export const inboxResolvers: Resolvers = {
@@ -60,10 +73,8 @@ export const inboxResolvers: Resolvers = {
   InboxEvent: { __resolveType: typeName },
   Mentioned: {
     ...persisted,
-    message: (event, _, ctx) => {
-      if (!event.messageId) throw new Error(`MENTIONED event ${event.seq} has no message`);
-      return loadOrFail(ctx.loaders.messages, event.messageId, 'Message');
-    },
+    messageId: (event) => messageIdOf(event),
+    message: (event, _, ctx) => readableMessage(event.roomId, () => loadOrFail(ctx.loaders.messages, messageIdOf(event), 'Message'), ctx),
   },
   InvitedToRoom: { ...persisted, room, invitedBy: (event, _, ctx) => user(event.actorId, ctx) },
   JoinedRoom: { ...persisted, room },
@@ -72,7 +83,8 @@ export const inboxResolvers: Resolvers = {
     seq: () => null,
     cursor: () => null,
     room,
-    lastMessage: (event, _, ctx) => ctx.loaders.latestMessages.load(event.roomId),
+    lastMessage: (event, _, ctx) => readableMessage(event.roomId, () => ctx.loaders.latestMessages.load(event.roomId), ctx),
   },
+  InboxLive: { seq: () => null, cursor: () => null },
   InboxResyncRequired: { seq: () => null, cursor: (event) => encodeInboxCursor(event.userId, event.lastSeq) },
 };

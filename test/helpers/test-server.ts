@@ -63,13 +63,16 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
-/** Starts a server on a fresh database; extra environment variables override the test defaults. */
+/**
+ * Starts a server on a fresh database; extra environment variables override the test defaults. With `database`,
+ * it runs on that one instead and leaves it in place on `stop()` (a restart: the caller drops it).
+ */
 export async function startTestServer(
   env: Record<string, string> = {},
-  options: { clock?: Clock; recordSql?: boolean; logger?: Logger; serializeStreamEvents?: boolean } = {},
+  options: { clock?: Clock; recordSql?: boolean; logger?: Logger; serializeStreamEvents?: boolean; database?: TestDatabase } = {},
 ): Promise<TestServer> {
-  const { recordSql = true, ...appOptions } = options;
-  const database = await createTestDatabase();
+  const { recordSql = true, database: shared, ...appOptions } = options;
+  const database = shared ?? (await createTestDatabase());
   const statements: string[] = [];
   let app: RunningApp;
   const pool = new pg.Pool({ connectionString: database.url, max: 2 });
@@ -78,7 +81,7 @@ export async function startTestServer(
   pool.on('error', () => {});
   const dropDatabase = async () => {
     await pool.end();
-    await database.drop();
+    if (!shared) await database.drop();
   };
   try {
     const config = loadConfig({

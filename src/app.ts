@@ -166,7 +166,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const origins = new OriginPolicy(config.corsOrigins);
     const clientAddress = clientAddressOf(config.trustProxy);
 
-    const http = createHttpTransport({ schema, services, authenticator, formatError, production, origins, clientAddressOf: clientAddress, bodyLimit: config.httpBodyLimit });
+    const http = createHttpTransport({ schema, services, authenticator, formatError, production, playground: config.playground, origins, clientAddressOf: clientAddress, bodyLimit: config.httpBodyLimit });
     const ws = createWsTransport({
       httpServer: http.httpServer,
       schema,

@@ -146,6 +146,7 @@ const envSchema = z.object({
   NOTIFY_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   NOTIFY_WEBHOOK_TIMEOUT: durationMs('10s'),
   NOTIFY_WEBHOOK_RETRY_DELAY: durationMs('2s'),
+  PLAYGROUND: z.enum(['graphiql', 'sandbox', 'off'], { error: 'must be graphiql, sandbox or off' }).default('graphiql'),
 });
 
 /** Parley's validated configuration, read once from the environment. */
@@ -220,7 +221,15 @@ export interface Config {
   externalIdentity: ExternalIdentityOptions | undefined;
   /** Offline notifications POSTed to NOTIFY_WEBHOOK_URL; unset: none are sent. */
   notifyWebhook: NotifyWebhookSettings | undefined;
+  /**
+   * The page a browser gets at GET /graphql: GraphiQL bundled with the server (default), Apollo Sandbox loaded
+   * from Apollo's CDN (`sandbox`), or none (`off`). Always `off` in production, whatever PLAYGROUND says.
+   */
+  playground: Playground;
 }
+
+/** Which GraphQL playground GET /graphql serves to a browser (PLAYGROUND). */
+export type Playground = 'graphiql' | 'sandbox' | 'off';
 
 /** The webhook that hears of mentions and DMs for users with no open socket (README, "Offline notifications"). */
 export interface NotifyWebhookSettings {
@@ -317,6 +326,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     notifyWebhook: e.NOTIFY_WEBHOOK_URL
       ? { url: e.NOTIFY_WEBHOOK_URL, secret: e.NOTIFY_WEBHOOK_SECRET!, timeoutMs: e.NOTIFY_WEBHOOK_TIMEOUT, retryDelayMs: e.NOTIFY_WEBHOOK_RETRY_DELAY }
       : undefined,
+    playground: e.NODE_ENV === 'production' ? 'off' : e.PLAYGROUND,
   };
 }
 

@@ -162,13 +162,14 @@ describe('hostile input: HTTP', () => {
     assert.equal(preflighted.status, 200);
   });
 
-  it('sends security headers on every response; outside production the Sandbox policy is report-only', async () => {
+  it('sends security headers on every response; the playground page gets its own enforced policy', async () => {
     for (const response of [await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"query":"{ __typename }"}' }), await fetch(`${server.url}/../nowhere`)]) {
       assert.equal(response.headers.get('x-content-type-options'), 'nosniff');
       assert.equal(response.headers.get('x-powered-by'), null);
     }
     const page = await fetch(server.url, { headers: { accept: 'text/html' } });
-    assert.match(page.headers.get('content-security-policy-report-only') ?? '', /frame-src 'self' https:\/\/sandbox\.embed\.apollographql\.com/);
+    assert.match(page.headers.get('content-security-policy') ?? '', /script-src 'self';/);
+    assert.equal(page.headers.get('content-security-policy-report-only'), null);
   });
 
   it('serves CORS to allowed origins only', async () => {

@@ -35,10 +35,10 @@ describe('HTTP transport in development', () => {
     assert.equal(response.status, 405);
   });
 
-  it('serves Apollo Sandbox to a browser and allows introspection', async () => {
+  it('serves the GraphiQL playground to a browser and allows introspection', async () => {
     const page = await fetch(server.url, { headers: { accept: 'text/html' } });
     assert.equal(page.status, 200);
-    assert.match(await page.text(), /embeddable-sandbox/i);
+    assert.match(await page.text(), /src="\/playground-assets\/assets\/index-[\w-]+\.js"/);
     const response = await fetch(server.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ query: INTROSPECTION }) });
     assert.deepEqual(((await response.json()) as { data: unknown }).data, { __schema: { queryType: { name: 'Query' } } });
   });
@@ -102,8 +102,8 @@ describe('production: introspection off and internal errors masked, on both tran
     assert.deepEqual(errorCodes(await alice.http.request(RoomsDocument, {})), []);
   });
 
-  it('serves no Sandbox page', async () => {
+  it('serves no playground page', async () => {
     const page = await fetch(server.url, { headers: { accept: 'text/html' } });
-    assert.doesNotMatch(await page.text(), /sandbox/i);
+    assert.doesNotMatch(await page.text(), /sandbox|graphiql|playground/i);
   });
 });

@@ -1,14 +1,13 @@
 import http from 'node:http';
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { expressMiddleware } from '@as-integrations/express5';
 import cors from 'cors';
 import express from 'express';
-import helmet, { type HelmetOptions } from 'helmet';
+import helmet from 'helmet';
 import type { GraphQLSchema } from 'graphql';
 import type { Authenticator } from '../auth/authenticator.js';
+import type { Playground } from '../config.js';
 import { tokenFromAuthorization } from '../auth/tokens.js';
 import type { Services } from '../domain/services.js';
 import { createContext, type GraphQLContext } from '../graphql/context.js';
@@ -16,6 +15,7 @@ import type { ErrorFormatter } from '../graphql/errors.js';
 import { extraValidationRules, PARSE_OPTIONS } from '../graphql/validation-rules.js';
 import type { ClientAddressOf } from './client-address.js';
 import type { OriginPolicy } from './origin-policy.js';
+import { apolloLandingPage, contentSecurityPolicy, graphiqlPlayground } from './playground.js';
 
 export interface HttpTransportOptions {
   schema: GraphQLSchema;
@@ -23,6 +23,8 @@ export interface HttpTransportOptions {
   authenticator: Authenticator;
   formatError: ErrorFormatter;
   production: boolean;
+  /** The page a browser gets at GET /graphql (PLAYGROUND; always `off` in production). */
+  playground: Playground;
   /** Cross-origin browser access (CORS_ORIGINS). */
   origins: OriginPolicy;
   /** The client address of a request (TRUST_PROXY). */
@@ -50,12 +52,13 @@ export interface HttpTransport {
 export function createHttpTransport(options: HttpTransportOptions): HttpTransport {
   const app = express();
   app.disable('x-powered-by');
-  app.use(helmet({ contentSecurityPolicy: contentSecurityPolicy(options.production) }));
+  app.use(helmet({ contentSecurityPolicy: contentSecurityPolicy(options.playground) }));
   app.use(cors({ origin: (origin, allow) => allow(null, origin !== undefined && options.origins.allowsCrossOrigin(origin)) }));
+  if (options.playground === 'graphiql') app.use(graphiqlPlayground());
   const httpServer = http.createServer(app);
   const plugins: ApolloServerPlugin<GraphQLContext>[] = [
     ApolloServerPluginDrainHttpServer({ httpServer }),
-    options.production ? ApolloServerPluginLandingPageDisabled() : ApolloServerPluginLandingPageLocalDefault({ embed: true }),
+    apolloLandingPage<GraphQLContext>(options.playground),
     ...(options.plugins ?? []),
   ];
   const apollo = new ApolloServer<GraphQLContext>({
@@ -106,25 +109,3 @@ const requestErrorHandler: express.ErrorRequestHandler = (error: { status?: numb
     ],
   });
 };
-
-/**
- * Production: helmet's strict default policy, which a JSON API lives with. Development: the page at /graphql is
- * Apollo's embedded Sandbox, which loads its script, styles and frame from Apollo's CDN; its policy is sent
- * report-only, so a change on Apollo's side shows in the browser console instead of breaking the playground.
- */
-function contentSecurityPolicy(production: boolean): HelmetOptions['contentSecurityPolicy'] {
-  if (production) return true;
-  return {
-    useDefaults: true,
-    reportOnly: true,
-    directives: {
-      'script-src': ["'self'", "'unsafe-inline'", 'https://embeddable-sandbox.cdn.apollographql.com'],
-      'style-src': ["'self'", "'unsafe-inline'", 'https://fonts.googleapis.com'],
-      'font-src': ["'self'", 'https://fonts.gstatic.com'],
-      'img-src': ["'self'", 'data:', 'https://apollo-server-landing-page.cdn.apollographql.com'],
-      'frame-src': ["'self'", 'https://sandbox.embed.apollographql.com'],
-      'connect-src': ["'self'", 'ws:', 'wss:'],
-      'manifest-src': ["'self'", 'https://apollo-server-landing-page.cdn.apollographql.com'],
-    },
-  };
-}

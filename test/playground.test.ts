@@ -135,7 +135,7 @@ async function run(page: Page, operationName: string): Promise<void> {
 async function resultText(page: Page): Promise<string> {
   // Monaco draws its lines on an animation frame, and headless Chromium runs one here only when something waits
   // for it: wait for one, so the DOM shows what the pane holds.
-  await page.evaluate(() => new Promise((resolve) => requestAnimationFrame(resolve)));
+  await page.evaluate('new Promise((resolve) => requestAnimationFrame(resolve))');
   return editorText(page.locator('.graphiql-response .monaco-editor'));
 }
 

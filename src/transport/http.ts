@@ -15,6 +15,7 @@ import type { ErrorFormatter } from '../graphql/errors.js';
 import { extraValidationRules, PARSE_OPTIONS } from '../graphql/validation-rules.js';
 import type { ClientAddressOf } from './client-address.js';
 import type { OriginPolicy } from './origin-policy.js';
+import { chatApp } from './chat-app.js';
 import { apolloLandingPage, contentSecurityPolicy, graphiqlPlayground } from './playground.js';
 
 export interface HttpTransportOptions {
@@ -55,6 +56,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
   app.use(helmet({ contentSecurityPolicy: contentSecurityPolicy(options.playground) }));
   app.use(cors({ origin: (origin, allow) => allow(null, origin !== undefined && options.origins.allowsCrossOrigin(origin)) }));
   if (options.playground === 'graphiql') app.use(graphiqlPlayground());
+  app.use(chatApp());
   const httpServer = http.createServer(app);
   const plugins: ApolloServerPlugin<GraphQLContext>[] = [
     ApolloServerPluginDrainHttpServer({ httpServer }),

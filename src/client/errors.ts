@@ -40,16 +40,40 @@ export class ParleyConnectionError extends Error {
 }
 
 /**
- * The server refused the client's token: a WebSocket close 4403 ("Invalid token", "Token expired", "Signed out").
- * The client stops reconnecting (status `closed`): sign in again and create a new client.
+ * The server closed the socket with a code that reconnecting cannot fix (see `closeVerdict`): the client stops
+ * reconnecting and is `closed`. `closeCode` and `reason` are the server's.
  */
-export class ParleyAuthError extends Error {
-  override readonly name = 'ParleyAuthError';
+export class ParleyCloseError extends Error {
+  override readonly name: string = 'ParleyCloseError';
   constructor(
     readonly closeCode: number,
     readonly reason: string,
+    message = `the server closed the connection for good: ${closeCode} ${reason}`,
   ) {
-    super(`authentication failed: ${closeCode} ${reason}`);
+    super(message);
+  }
+}
+
+/**
+ * The server refused the client's token: a WebSocket close 4403 ("Invalid token", "Token expired", "Signed out").
+ * The client stops reconnecting (status `closed`): sign in again and create a new client.
+ */
+export class ParleyAuthError extends ParleyCloseError {
+  override readonly name: string = 'ParleyAuthError';
+  constructor(closeCode: number, reason: string) {
+    super(closeCode, reason, `authentication failed: ${closeCode} ${reason}`);
+  }
+}
+
+/**
+ * The server closed the socket because the client broke the graphql-ws protocol (4400 bad request, 4401 subscribe
+ * before acknowledgement, 4406 subprotocol, 4409 duplicate subscriber id, 4429 repeated connection_init): a bug or
+ * an incompatible client/server pair that would fail the same way on every reconnect, so the client is `closed`.
+ */
+export class ParleyProtocolError extends ParleyCloseError {
+  override readonly name: string = 'ParleyProtocolError';
+  constructor(closeCode: number, reason: string) {
+    super(closeCode, reason, `the server rejected the client's protocol use: ${closeCode} ${reason}`);
   }
 }
 

@@ -4,7 +4,7 @@
  */
 import { ParleyAuthenticateDocument, ParleyRefreshTokenDocument, type ParleyMessageFragment } from './__generated__/graphql.js';
 import type { BackoffOptions } from './backoff.js';
-import { Connection, type ConnectionStatus } from './connection.js';
+import { browserNetwork, Connection, type ConnectionStatus, type NetworkMonitor } from './connection.js';
 import { inboxStream, type InboxEvent, type InboxResync } from './inbox-stream.js';
 import { OperationRunner, type FetchLike, type OperationRoute, type ParleyDocument } from './operations.js';
 import { Outbox, type PendingSend, type SendMessageInput } from './outbox.js';
@@ -15,7 +15,7 @@ import { TokenRefresher, type TokenSource } from './token-refresher.js';
 
 export * from './errors.js';
 export type { BackoffOptions } from './backoff.js';
-export type { ConnectionStatus } from './connection.js';
+export { browserNetwork, closeVerdict, type CloseVerdict, type ConnectionStatus, type NetworkMonitor } from './connection.js';
 export type { InboxEvent, InboxEventsPage, InboxResync } from './inbox-stream.js';
 export type { FetchLike, OperationRoute, ParleyDocument } from './operations.js';
 export type { PendingSend, SendMessageInput } from './outbox.js';
@@ -42,7 +42,8 @@ export interface ParleyClientOptions {
   /** Refresh this many ms before expiry. Default: a quarter of the token's lifetime, at most 60 s. */
   tokenRefreshLeadMs?: number;
   /**
-   * Client-wide errors: a ParleyAuthError when the server refused the token (4403; the client is then `closed`),
+   * Client-wide errors: a ParleyAuthError when the server refused the token (4403), a ParleyProtocolError for a
+   * close no reconnect can fix (4400, 4401, 4406, 4409, 4429; see `closeVerdict`) — the client is then `closed` —
    * or a failed token refresh.
    */
   onError?: (error: unknown) => void;
@@ -56,6 +57,12 @@ export interface ParleyClientOptions {
   pongTimeoutMs?: number;
   /** A socket not acknowledged within this many ms is given up and retried. Default 10,000. */
   connectTimeoutMs?: number;
+  /**
+   * The device's network. Default in browsers: `navigator.onLine` with the window's `online`/`offline` events
+   * (`browserNetwork()`); in Node none. Offline drops the socket at once (status `offline`) and holds reconnects
+   * and send retries until online, which reconnects at once without the backoff wait. `null`: ignore the network.
+   */
+  network?: NetworkMonitor | null;
   /** An HTTP request unanswered this long (ms) fails with ParleyConnectionError (sends are then retried). Default 15,000. */
   requestTimeoutMs?: number;
 }
@@ -85,8 +92,13 @@ export interface ParleyClient {
    *   ParleyClientClosedError when the client closes first.
    */
   sendMessage(input: SendMessageInput): Promise<ParleyMessage>;
-  /** Sends not acknowledged yet, oldest first. */
+  /** Sends not acknowledged yet, oldest first. A send leaves it before its promise settles. */
   readonly pendingSends: readonly PendingSend[];
+  /**
+   * Calls `listener` with the new `pendingSends` whenever it changes (a send made, acknowledged, rejected, or
+   * abandoned by `close()`), before the send's promise settles; returns the unsubscribe.
+   */
+  onPendingSends(listener: (pending: readonly PendingSend[]) => void): () => void;
   readonly status: ConnectionStatus;
   /** Calls `listener` on each status change; returns the unsubscribe. */
   onStatus(listener: (status: ConnectionStatus) => void): () => void;
@@ -127,7 +139,8 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     keepAliveMs: options.keepAliveMs ?? 10_000,
     pongTimeoutMs: options.pongTimeoutMs ?? 5_000,
     connectTimeoutMs: options.connectTimeoutMs ?? 10_000,
-    onAuthFailure: (error) => {
+    network: options.network === null ? undefined : (options.network ?? browserNetwork()),
+    onFatalClose: (error) => {
       shutdown();
       reportError(error);
     },
@@ -178,6 +191,7 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
     get pendingSends() {
       return outbox.pending;
     },
+    onPendingSends: (listener) => outbox.onChange(listener),
     get status() {
       return live.status;
     },

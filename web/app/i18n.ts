@@ -56,7 +56,9 @@ const en = {
   beginning: 'This is the beginning of the room.',
   typing: (names: string[]) => (names.length === 1 ? `${names[0]} is typing…` : `${names.join(', ')} are typing…`),
   unread: (n: number) => `${n} unread`,
-  mentions: (n: number) => `${n} mentions`,
+  mentions: (n: number) => `${n} mention${n === 1 ? '' : 's'}`,
+  /** Between the counts a room entry tells ("2 unread, 1 mention"). */
+  listSeparator: ', ',
   pickRoom: 'Pick a room on the left, or create one.',
   leave: 'Leave room',
   status: {
@@ -131,6 +133,7 @@ const zh: Dictionary = {
   typing: (names) => `${names.join('、')} 正在输入…`,
   unread: (n) => `${n} 条未读`,
   mentions: (n) => `${n} 条提及`,
+  listSeparator: '，',
   pickRoom: '在左侧选择一个聊天室，或新建一个。',
   leave: '离开聊天室',
   status: {

@@ -24,7 +24,7 @@ export function RoomList({ rooms, invitations, openRoomId, onOpen, onJoinInvitat
         {sorted.map((room) => {
           const description = [room.unreadCount > 0 ? t.unread(room.unreadCount) : '', room.mentionCount > 0 ? t.mentions(room.mentionCount) : '']
             .filter(Boolean)
-            .join(', ');
+            .join(t.listSeparator);
           return (
             <li key={room.id}>
               <a

@@ -162,7 +162,7 @@ describe('the chat app’s features in Chromium', () => {
   it('member list: the open room’s members with their presence (online while connected, offline otherwise)', { timeout: TEST_TIMEOUT_MS }, async () => {
     const [alice, bob, carol] = await users('alice', 'bob', 'carol');
     const room = await roomWithMembers(alice, [bob, carol]);
-    const [aliceApp] = [await signedIn(alice), await signedIn(bob)];
+    const [aliceApp, bobApp] = [await signedIn(alice), await signedIn(bob)];
     await aliceApp.openRoom(room.name);
     await aliceApp.page.getByRole('button', { name: 'Members', exact: true }).click();
     const members = aliceApp.page.getByRole('region', { name: 'Members', exact: true });
@@ -175,6 +175,7 @@ describe('the chat app’s features in Chromium', () => {
     await waitForTextIn(row(bob), /online/);
     await waitForTextIn(row(carol), /offline/);
     aliceApp.assertStayedHomeAndClean();
+    bobApp.assertStayedHomeAndClean();
   });
 
   it('notifications: with permission and the tab hidden, a mention and a DM each create a browser notification', { timeout: TEST_TIMEOUT_MS }, async () => {
@@ -348,6 +349,9 @@ describe('the chat app’s features in Chromium', () => {
     await bobApp.send('收到');
     await aliceApp.waitForMessage('收到');
     await waitForTextIn(bobApp.messages.filter({ hasText: '收到' }), /回复/);
+    const greeting = bobApp.messages.filter({ hasText: '你好' });
+    await greeting.getByRole('button', { name: '回应 👍', exact: true }).click();
+    await greeting.getByRole('list', { name: '回应', exact: true }).getByRole('button', { name: '👍 1', exact: true, pressed: true }).waitFor();
 
     await bobApp.page.reload();
     await bobApp.rooms.waitFor();

@@ -7,6 +7,8 @@ export type Language = 'en' | 'zh';
 
 const en = {
   appName: 'Parley',
+  /** The BCP 47 tag times are formatted with. */
+  locale: 'en',
   username: 'Username',
   password: 'Password',
   signIn: 'Sign in',
@@ -51,6 +53,7 @@ const en = {
   reply: 'Reply',
   replyingTo: (user: string) => `Replying to ${user}`,
   react: (emoji: string) => `React with ${emoji}`,
+  reactions: 'Reactions',
   reactionCount: (emoji: string, n: number) => `${emoji} ${n}`,
   loadOlder: 'Load older',
   beginning: 'This is the beginning of the room.',
@@ -83,6 +86,7 @@ export type Dictionary = typeof en;
 
 const zh: Dictionary = {
   appName: 'Parley',
+  locale: 'zh-Hans',
   username: '用户名',
   password: '密码',
   signIn: '登录',
@@ -127,6 +131,7 @@ const zh: Dictionary = {
   reply: '回复',
   replyingTo: (user) => `回复 ${user}`,
   react: (emoji) => `回应 ${emoji}`,
+  reactions: '回应',
   reactionCount: (emoji, n) => `${emoji} ${n}`,
   loadOlder: '加载更早的消息',
   beginning: '这是聊天室的开始。',

@@ -44,12 +44,10 @@ export function ChatShell({ client, me, language, onLanguage, onSignedOut }: Pro
   const rooms = useRooms(client, me, onNotice);
   const room = rooms.rooms.find((r) => r.id === roomId) ?? null;
 
+  // The count of sends waiting for the server's answer, told by the SDK on every change.
   useEffect(() => {
-    const refresh = () => setPending(client.pendingSends.length);
-    refresh();
-    const timer = setInterval(refresh, 1_000);
-    const off = client.onStatus(refresh);
-    return () => (clearInterval(timer), off());
+    setPending(client.pendingSends.length);
+    return client.onPendingSends((sends) => setPending(sends.length));
   }, [client]);
 
   const signOut = async () => {

@@ -16,8 +16,8 @@ interface Props {
   onReact(emoji: string, add: boolean): void;
 }
 
-function time(iso: string): string {
-  return new Date(iso).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
+function time(iso: string, locale: string): string {
+  return new Date(iso).toLocaleTimeString(locale, { hour: '2-digit', minute: '2-digit' });
 }
 
 /** One message: an article with its author, time, body, reply quote, reactions and actions. */
@@ -48,7 +48,7 @@ export function MessageItem({ message, me, replyTarget, onReply, onEdit, onDelet
         <span className="author" id={headingId}>
           {message.author.username}
         </span>
-        <time dateTime={message.createdAt}>{time(message.createdAt)}</time>
+        <time dateTime={message.createdAt}>{time(message.createdAt, t.locale)}</time>
         {message.editedAt && !deleted && <span className="edited">({t.edited})</span>}
       </div>
       {message.replyTo && (
@@ -78,7 +78,7 @@ export function MessageItem({ message, me, replyTarget, onReply, onEdit, onDelet
       {!deleted && (
         <div className="message-footer">
           {message.reactions.length > 0 && (
-            <ul className="reactions" aria-label="Reactions">
+            <ul className="reactions" aria-label={t.reactions}>
               {message.reactions.map((r) => (
                 <li key={r.emoji}>
                   <button type="button" className={`reaction${r.reactedByMe ? ' mine' : ''}`} aria-pressed={r.reactedByMe} onClick={() => onReact(r.emoji, !r.reactedByMe)}>

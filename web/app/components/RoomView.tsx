@@ -57,6 +57,9 @@ export function RoomView({ client, me, roomId, room, onBack, onSeen, onLeft, onS
     heightBefore.current = { first: timeline.messages[0]?.id, height: log.scrollHeight };
   });
 
+  // The sends waiting for the server's answer are shown as pending articles: render again whenever they change.
+  useEffect(() => client.onPendingSends(() => setPendingTick((n) => n + 1)), [client]);
+
   // Read state: mark the newest message read while the page is visible.
   useEffect(() => {
     const mark = () => {

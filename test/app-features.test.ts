@@ -90,7 +90,7 @@ describe('the chat app’s features in Chromium', () => {
     await app.log.getByRole('article').filter({ hasText: bodies[10]! }).waitFor();
 
     await loadOlder.click();
-    await app.log.getByText('This is the beginning of the room.', { exact: true }).waitFor();
+    await waitForTextIn(app.log, /This is the beginning of the room\./);
     assert.equal(await loadOlder.count(), 0, 'no Load older at the beginning');
     const texts = await app.messageTexts();
     assert.equal(texts.length, 110);
@@ -99,16 +99,18 @@ describe('the chat app’s features in Chromium', () => {
   });
 
   it('typing indicator: one user types, the other sees "<name> is typing…", gone once the message is sent', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const { alice, aliceApp, bobApp } = await twoInOneRoom();
-    const typing = bobApp.page.getByText(`${alice.username} is typing…`, { exact: true });
+    const { alice, room, aliceApp, bobApp } = await twoInOneRoom();
+    // The open room is a region named by its heading ("#name").
+    const roomIn = (app: ChatApp) => app.page.getByRole('region', { name: `#${room.name}`, exact: true });
+    const typing = new RegExp(`${alice.username} is typing…`);
     await aliceApp.messageInput.pressSequentially('hello the', { delay: 20 });
-    await typing.waitFor({ timeout: LIVE_MS });
+    await waitForTextIn(roomIn(bobApp), typing);
     await aliceApp.messageInput.pressSequentially('re', { delay: 20 });
     await aliceApp.messageInput.press('Enter');
     await bobApp.waitForMessage('hello there');
-    await typing.waitFor({ state: 'hidden', timeout: LIVE_MS });
+    await waitForTextIn(roomIn(bobApp), typing, LIVE_MS, false);
     // The sender never sees themselves typing.
-    assert.equal(await aliceApp.page.getByText(/is typing…/).count(), 0);
+    assert.doesNotMatch(await roomIn(aliceApp).innerText(), /is typing…/);
     aliceApp.assertStayedHomeAndClean();
     bobApp.assertStayedHomeAndClean();
   });
@@ -144,7 +146,7 @@ describe('the chat app’s features in Chromium', () => {
     const invite = aliceApp.page.getByRole('region', { name: 'Invite', exact: true });
     await invite.getByLabel('Find people', { exact: true }).fill(bob.username);
     await invite.getByRole('button', { name: `Invite ${bob.username}`, exact: true }).click();
-    await invite.getByText(`${bob.username} was invited`, { exact: true }).waitFor();
+    await waitForTextIn(invite, new RegExp(`${bob.username} was invited`));
 
     const accept = bobApp.rooms.getByRole('button', { name: `Join ${room.name}`, exact: true });
     await accept.waitFor({ timeout: LIVE_MS });
@@ -269,14 +271,15 @@ describe('the chat app’s features in Chromium', () => {
     await aliceApp.send(`lunch at noon? ${tag}`);
     await bobApp.waitForMessage(`lunch at noon? ${tag}`);
     await bobApp.messages.filter({ hasText: `lunch at noon? ${tag}` }).getByRole('button', { name: 'Reply', exact: true }).click();
-    await bobApp.page.getByText(`Replying to ${alice.username}`).waitFor();
+    const composing = bobApp.page.getByRole('region', { name: new RegExp(`^#`) });
+    await waitForTextIn(composing, new RegExp(`Replying to ${alice.username}`));
     await bobApp.send(`yes please ${tag}`, 'enter');
     for (const app of [aliceApp, bobApp]) {
       const reply = app.messages.filter({ hasText: `yes please ${tag}` });
       await reply.waitFor({ timeout: LIVE_MS });
       await waitForTextIn(reply.getByRole('blockquote'), new RegExp(`${alice.username} lunch at noon\\? ${tag}`));
     }
-    assert.equal(await bobApp.page.getByText(`Replying to ${alice.username}`).count(), 0, 'the reply state clears once sent');
+    assert.doesNotMatch(await composing.innerText(), /Replying to/, 'the reply state clears once sent');
     aliceApp.assertStayedHomeAndClean();
     bobApp.assertStayedHomeAndClean();
   });
@@ -313,15 +316,20 @@ describe('the chat app’s features in Chromium', () => {
     await app.page.getByRole('button', { name: 'Search', exact: true }).click();
     const panel = app.page.getByRole('region', { name: 'Search', exact: true });
     const result = panel.getByRole('button', { name: new RegExp(word) });
+    const input = panel.getByLabel('Search text', { exact: true });
+    const answered = async () => (await result.count()) > 0 || /No results/.test(await panel.innerText());
     await eventually(
       async () => {
-        // The indexer runs shortly after a send: search again until the message is found.
-        await panel.getByLabel('Search text', { exact: true }).fill('');
-        await panel.getByLabel('Search text', { exact: true }).fill(word);
-        await result.or(panel.getByText('No results', { exact: true })).first().waitFor({ timeout: LIVE_MS });
-        return (await result.count()) === 1;
+        // The indexer runs shortly after a send: clear and search again until the message is found.
+        await input.fill(word);
+        await eventually(answered, 'the search answers');
+        if ((await result.count()) === 1) return true;
+        await input.fill('');
+        await eventually(async () => !(await answered()), 'the search is cleared');
+        return false;
       },
       'the message is found',
+      { timeoutMs: 30_000 },
     );
     assert.match(await result.ariaSnapshot(), new RegExp(`^\\s*- mark: ${word}$`, 'm'), 'the match is marked');
     assert.doesNotMatch(await result.innerText(), /[«»]/, 'no raw markers');
@@ -336,7 +344,7 @@ describe('the chat app’s features in Chromium', () => {
     await bobApp.page.getByRole('combobox', { name: 'Language', exact: true }).selectOption({ label: '简体中文' });
     await bobApp.page.getByRole('combobox', { name: '语言', exact: true }).waitFor();
     await bobApp.page.getByRole('button', { name: '浏览聊天室', exact: true }).waitFor();
-    await bobApp.log.getByText('这是聊天室的开始。', { exact: true }).waitFor();
+    await waitForTextIn(bobApp.log, /这是聊天室的开始。/);
     await bobApp.page.getByRole('heading', { name: '聊天室', exact: true }).waitFor();
     await waitForTextIn(bobApp.status, /已连接/);
     // The contract's names do not change with the language.
@@ -379,9 +387,10 @@ describe('the chat app’s features in Chromium', () => {
   });
 });
 
-/** Waits until the element `locator` matches (the first) shows text matching `pattern`. */
-async function waitForTextIn(locator: Locator, pattern: RegExp, timeoutMs = LIVE_MS): Promise<void> {
-  await eventually(async () => pattern.test(((await locator.first().innerText().catch(() => '')) ?? '').replace(/\s+/g, ' ')), `it shows ${pattern}`, {
+/** Waits until the element `locator` matches (the first) shows text matching `pattern` (or, with `shows` false, no longer does). */
+async function waitForTextIn(locator: Locator, pattern: RegExp, timeoutMs = LIVE_MS, shows = true): Promise<void> {
+  const text = async () => (await locator.first().innerText().catch(() => '')).replace(/\s+/g, ' ');
+  await eventually(async () => pattern.test(await text()) === shows, `it ${shows ? 'shows' : 'no longer shows'} ${pattern}`, {
     timeoutMs,
     detail: async () => `it shows "${await locator.first().innerText().catch(() => '(nothing)')}"`,
   });

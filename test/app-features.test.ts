@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
 import type { Locator } from 'playwright-core';
-import { OpenDirectRoomDocument, SendMessageDocument } from './__generated__/graphql.js';
+import { DeleteMessageDocument, OpenDirectRoomDocument, SendMessageDocument, SetStatusDocument } from './__generated__/graphql.js';
 import { eventually, LIVE_MS } from './helpers/app-expect.js';
 import { ChatApp, DESKTOP } from './helpers/app-page.js';
 import { storedBodies } from './helpers/app-users.js';
@@ -161,7 +161,7 @@ describe('the chat app’s features in Chromium', () => {
     bobApp.assertStayedHomeAndClean();
   });
 
-  it('member list: the open room’s members with their presence (online while connected, offline otherwise)', { timeout: TEST_TIMEOUT_MS }, async () => {
+  it('member list: the open room’s members with their presence (online while connected, offline otherwise), kept live', { timeout: TEST_TIMEOUT_MS }, async () => {
     const [alice, bob, carol] = await users('alice', 'bob', 'carol');
     const room = await roomWithMembers(alice, [bob, carol]);
     const [aliceApp, bobApp] = [await signedIn(alice), await signedIn(bob)];
@@ -176,6 +176,9 @@ describe('the chat app’s features in Chromium', () => {
     await waitForTextIn(row(alice), /owner/);
     await waitForTextIn(row(bob), /online/);
     await waitForTextIn(row(carol), /offline/);
+    // Live through the SDK's presence subscription: bob going away shows without reopening the list.
+    await bob.http.data(SetStatusDocument, { status: 'AWAY' });
+    await waitForTextIn(row(bob), /away/);
     aliceApp.assertStayedHomeAndClean();
     bobApp.assertStayedHomeAndClean();
   });
@@ -265,8 +268,8 @@ describe('the chat app’s features in Chromium', () => {
     bobApp.assertStayedHomeAndClean();
   });
 
-  it('reply: a reply quotes the message it answers, on both sides', { timeout: TEST_TIMEOUT_MS }, async () => {
-    const { alice, aliceApp, bobApp } = await twoInOneRoom();
+  it('reply: a reply quotes the message it answers, on both sides, also when that message is older than the loaded page or deleted', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const { alice, room, aliceApp, bobApp } = await twoInOneRoom();
     const tag = uniqueName('r');
     await aliceApp.send(`lunch at noon? ${tag}`);
     await bobApp.waitForMessage(`lunch at noon? ${tag}`);
@@ -280,6 +283,39 @@ describe('the chat app’s features in Chromium', () => {
       await waitForTextIn(reply.getByRole('blockquote'), new RegExp(`${alice.username} lunch at noon\\? ${tag}`));
     }
     assert.doesNotMatch(await composing.innerText(), /Replying to/, 'the reply state clears once sent');
+
+    // A reply to a message 60 messages back: after a reload only the newest 50 are loaded, and the quote (from the
+    // reply itself, not from the loaded messages) still shows who wrote what.
+    const old = (await alice.http.data(SendMessageDocument, { roomId: room.id, body: `an old question ${tag}\nsecond line` })).sendMessage;
+    for (let i = 1; i <= 60; i++) await alice.http.data(SendMessageDocument, { roomId: room.id, body: `filler ${i} ${tag}` });
+    await bobApp.waitForMessage(`filler 60 ${tag}`);
+    await bobApp.page.reload();
+    await bobApp.log.waitFor();
+    await bobApp.waitForMessage(`filler 60 ${tag}`);
+    assert.equal(await bobApp.messages.filter({ hasText: `an old question ${tag}` }).count(), 0, 'the old message is not loaded');
+    const loadOlder = bobApp.log.getByRole('button', { name: 'Load older', exact: true });
+    await loadOlder.click();
+    const oldOne = bobApp.messages.filter({ hasText: `an old question ${tag}` }).filter({ hasNot: bobApp.page.getByRole('blockquote') });
+    await oldOne.getByRole('button', { name: 'Reply', exact: true }).click();
+    await waitForTextIn(composing, new RegExp(`Replying to ${alice.username}`));
+    await bobApp.send(`the late answer ${tag}`, 'enter');
+    for (const app of [aliceApp, bobApp]) {
+      await app.page.reload();
+      await app.log.waitFor();
+      const reply = app.messages.filter({ hasText: `the late answer ${tag}` });
+      await reply.waitFor({ timeout: LIVE_MS });
+      assert.equal(await app.messages.filter({ hasText: `an old question ${tag}` }).filter({ hasNotText: 'the late answer' }).count(), 0, 'the old message is not loaded');
+      await waitForTextIn(reply.getByRole('blockquote'), new RegExp(`^\\s*${alice.username} an old question ${tag}\\s*$`));
+    }
+
+    // The quoted message deleted: the quote says so, live and after a reload.
+    await alice.http.data(DeleteMessageDocument, { messageId: old.id });
+    for (const app of [aliceApp, bobApp]) {
+      await waitForTextIn(app.messages.filter({ hasText: `the late answer ${tag}` }).getByRole('blockquote'), /This message was deleted\./);
+    }
+    await bobApp.page.reload();
+    await bobApp.log.waitFor();
+    await waitForTextIn(bobApp.messages.filter({ hasText: `the late answer ${tag}` }).getByRole('blockquote'), new RegExp(`${alice.username} This message was deleted\\.`));
     aliceApp.assertStayedHomeAndClean();
     bobApp.assertStayedHomeAndClean();
   });
@@ -305,11 +341,13 @@ describe('the chat app’s features in Chromium', () => {
     bobApp.assertStayedHomeAndClean();
   });
 
-  it('search: results show the match highlighted (no « » left) and open their room', { timeout: TEST_TIMEOUT_MS }, async () => {
+  it('search: results show the match highlighted (no « » left) and open their room at the match, also when it is older than the newest 50', { timeout: TEST_TIMEOUT_MS }, async () => {
     const [alice] = await users('alice');
     const [room, other] = [await createRoom(alice), await createRoom(alice)];
     const word = `zebra${uniqueName('w').replace(/\W/g, '')}`;
     await alice.http.data(SendMessageDocument, { roomId: room.id, body: `the ${word} crossed the road` });
+    // The match is older than the newest 50: the room opens at it, not at the newest.
+    for (let i = 1; i <= 60; i++) await alice.http.data(SendMessageDocument, { roomId: room.id, body: `later ${String(i).padStart(2, '0')}` });
     const app = await signedIn(alice);
     await app.openRoom(other.name);
 
@@ -336,6 +374,18 @@ describe('the chat app’s features in Chromium', () => {
     await result.click();
     await app.page.getByRole('heading', { name: `#${room.name}`, exact: true }).waitFor();
     await app.waitForMessage(`the ${word} crossed the road`);
+    const match = app.messages.filter({ hasText: `the ${word} crossed the road` });
+    await eventually(async () => {
+      const [box, logBox] = [await match.boundingBox(), await app.log.boundingBox()];
+      return !!box && !!logBox && box.y >= logBox.y && box.y + box.height <= logBox.y + logBox.height;
+    }, 'the match is scrolled into view inside the log');
+    // Scrolling down pages the newer messages in, up to the newest.
+    await app.log.hover();
+    await eventually(async () => {
+      await app.page.mouse.wheel(0, 4_000);
+      return (await app.messages.filter({ hasText: 'later 60' }).count()) === 1;
+    }, 'scrolling down reaches the newest message');
+    await app.page.getByRole('button', { name: 'Load newer', exact: true }).waitFor({ state: 'detached' });
     app.assertStayedHomeAndClean();
   });
 

@@ -6,6 +6,7 @@ import { notificationsSupported, notifyWhenHidden } from '../notifications.js';
 import { useConnectionStatus } from '../hooks/useConnectionStatus.js';
 import { useRoomRoute } from '../hooks/useRoute.js';
 import { useRooms, type InboxNotice } from '../hooks/useRooms.js';
+import type { JumpTarget } from '../hooks/useTimeline.js';
 import { Directory } from './Directory.js';
 import { LanguageSwitch } from './LanguageSwitch.js';
 import { NewRoomForm } from './NewRoomForm.js';
@@ -31,6 +32,9 @@ export function ChatShell({ client, me, language, onLanguage, onSignedOut }: Pro
   const status = useConnectionStatus(client);
   const [roomId, openRoom] = useRoomRoute();
   const [panel, setPanel] = useState<Panel>(null);
+  // A search result opens its room at the matched message; any other way into a room opens it at the newest.
+  const [jump, setJump] = useState<{ roomId: string; at: JumpTarget } | null>(null);
+  useEffect(() => setJump((current) => (current && current.roomId !== roomId ? null : current)), [roomId]);
   const [pending, setPending] = useState(0);
   const [permission, setPermission] = useState(() => (notificationsSupported() ? Notification.permission : 'denied'));
 
@@ -100,7 +104,9 @@ export function ChatShell({ client, me, language, onLanguage, onSignedOut }: Pro
         {panel === 'new-room' && <NewRoomForm client={client} onCreated={opened} onCancel={() => setPanel(null)} />}
         {panel === 'directory' && <Directory client={client} onJoined={opened} onOpen={(id) => (setPanel(null), openRoom(id))} onClose={() => setPanel(null)} />}
         {panel === 'direct' && <PeopleSearch client={client} mode="direct" onDirectRoom={opened} onClose={() => setPanel(null)} />}
-        {panel === 'search' && <SearchPanel client={client} onOpen={(id) => (setPanel(null), openRoom(id))} onClose={() => setPanel(null)} />}
+        {panel === 'search' && (
+          <SearchPanel client={client} onOpen={(id, at) => (setPanel(null), setJump({ roomId: id, at }), openRoom(id))} onClose={() => setPanel(null)} />
+        )}
         <RoomList rooms={rooms.rooms} invitations={rooms.invitations} openRoomId={roomId} onOpen={openRoom} onJoinInvitation={(r) => void joinInvitation(r)} />
       </aside>
       <main className="main">
@@ -115,6 +121,8 @@ export function ChatShell({ client, me, language, onLanguage, onSignedOut }: Pro
             onSeen={rooms.markSeen}
             onLeft={() => (rooms.remove(roomId), openRoom(null))}
             onSent={() => setPending(client.pendingSends.length)}
+            jump={jump?.roomId === roomId ? jump.at : null}
+            onJumpLeft={() => setJump(null)}
           />
         ) : (
           <p className="placeholder">{t.pickRoom}</p>

@@ -9,7 +9,8 @@ const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉'];
 interface Props {
   message: ChatMessage;
   me: AppUserFragment;
-  replyTarget: ChatMessage | undefined;
+  /** Just jumped to (a search result): shown highlighted for a moment. */
+  highlighted?: boolean;
   onReply(): void;
   onEdit(body: string): void;
   onDelete(): void;
@@ -21,7 +22,15 @@ function time(iso: string, locale: string): string {
 }
 
 /** One message: an article with its author, time, body, reply quote, reactions and actions. */
-export function MessageItem({ message, me, replyTarget, onReply, onEdit, onDelete, onReact }: Props) {
+/** The quoted message's first line, at most this many characters. */
+const EXCERPT_CHARS = 140;
+
+function excerpt(body: string): string {
+  const line = body.trim().split('\n', 1)[0] ?? '';
+  return line.length > EXCERPT_CHARS ? `${line.slice(0, EXCERPT_CHARS - 1)}…` : line;
+}
+
+export function MessageItem({ message, me, highlighted = false, onReply, onEdit, onDelete, onReact }: Props) {
   const t = useT();
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(message.body);
@@ -29,6 +38,7 @@ export function MessageItem({ message, me, replyTarget, onReply, onEdit, onDelet
   const deleted = message.deletedAt !== null;
   const mentionsMe = message.mentions.some((u) => u.id === me.id);
   const headingId = `message-${message.id}-author`;
+  const quoted = message.replyTo;
 
   const saveEdit = () => {
     const body = draft.trim();
@@ -43,7 +53,11 @@ export function MessageItem({ message, me, replyTarget, onReply, onEdit, onDelet
   };
 
   return (
-    <article className={`message${own ? ' own' : ''}${mentionsMe ? ' mentions-me' : ''}${deleted ? ' deleted' : ''}`} aria-labelledby={headingId}>
+    <article
+      className={`message${own ? ' own' : ''}${mentionsMe ? ' mentions-me' : ''}${deleted ? ' deleted' : ''}${highlighted ? ' highlighted' : ''}`}
+      aria-labelledby={headingId}
+      data-message-id={message.id}
+    >
       <div className="message-meta">
         <span className="author" id={headingId}>
           {message.author.username}
@@ -51,15 +65,9 @@ export function MessageItem({ message, me, replyTarget, onReply, onEdit, onDelet
         <time dateTime={message.createdAt}>{time(message.createdAt, t.locale)}</time>
         {message.editedAt && !deleted && <span className="edited">({t.edited})</span>}
       </div>
-      {message.replyTo && (
+      {quoted && (
         <blockquote className="reply-quote">
-          {replyTarget ? (
-            <>
-              <span className="author">{replyTarget.author.username}</span> {replyTarget.deletedAt ? t.deleted : replyTarget.body.slice(0, 140)}
-            </>
-          ) : (
-            '…'
-          )}
+          <span className="author">{quoted.author.username}</span> {quoted.deletedAt ? <em>{t.deleted}</em> : excerpt(quoted.body)}
         </blockquote>
       )}
       {editing ? (

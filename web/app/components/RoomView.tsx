@@ -11,7 +11,7 @@ import {
   type AppUserFragment,
 } from '../__generated__/graphql.js';
 import { useT } from '../i18n.js';
-import { useTimeline, type ChatMessage } from '../hooks/useTimeline.js';
+import { useTimeline, type ChatMessage, type JumpTarget } from '../hooks/useTimeline.js';
 import { Composer } from './Composer.js';
 import { MemberList } from './MemberList.js';
 import { MessageItem } from './MessageItem.js';
@@ -26,22 +26,30 @@ interface Props {
   onSeen(roomId: string, room?: AppRoomFragment): void;
   onLeft(): void;
   onSent(): void;
+  /** Open the room at this message (a search result) instead of at the newest. */
+  jump?: JumpTarget | null;
+  /** The reader left the jumped-to place for the newest messages (a send): open at the newest from now on. */
+  onJumpLeft?(): void;
 }
 
-/** Paging starts when the log is scrolled to within this many pixels of its top. */
+/** Paging starts when the log is scrolled to within this many pixels of its top (or, forwards, of its bottom). */
 const PAGE_AT_PX = 120;
+/** How long a jumped-to message stays highlighted. */
+const HIGHLIGHT_MS = 3_000;
 
 /** The open room: its messages (a log of articles), what is waiting to send, who is typing, and the composer. */
-export function RoomView({ client, me, roomId, room, onBack, onSeen, onLeft, onSent }: Props) {
+export function RoomView({ client, me, roomId, room, onBack, onSeen, onLeft, onSent, jump = null, onJumpLeft }: Props) {
   const t = useT();
-  const timeline = useTimeline(client, roomId, me.id);
+  const timeline = useTimeline(client, roomId, me.id, jump);
+  const [highlight, setHighlight] = useState<string | null>(null);
+  const scrolledTo = useRef<JumpTarget | null>(null);
   const [panel, setPanel] = useState<'members' | 'invite' | null>(null);
   const [replyTo, setReplyTo] = useState<ChatMessage | null>(null);
   const [, setPendingTick] = useState(0);
   const [error, setError] = useState<string | null>(null);
   const logRef = useRef<HTMLDivElement>(null);
   const nearBottom = useRef(true);
-  const heightBefore = useRef<{ first: string | undefined; height: number } | null>(null);
+  const heightBefore = useRef<{ first: string | undefined; height: number; detached: boolean } | null>(null);
   const markedSeq = useRef(0);
   const name = room?.name ?? '';
 
@@ -53,9 +61,25 @@ export function RoomView({ client, me, roomId, room, onBack, onSeen, onLeft, onS
     const first = timeline.messages[0]?.id;
     const prepended = before?.first !== undefined && before.first !== first && timeline.messages.some((m) => m.id === before.first);
     if (before && prepended) log.scrollTop += log.scrollHeight - before.height;
-    else if (nearBottom.current) log.scrollTop = log.scrollHeight;
-    heightBefore.current = { first: timeline.messages[0]?.id, height: log.scrollHeight };
+    else if (timeline.openedAt && scrolledTo.current !== timeline.openedAt) {
+      const jump = timeline.openedAt;
+      // Opened at a message: once it is loaded, bring it into view and highlight it for a moment.
+      const target = log.querySelector<HTMLElement>(`[data-message-id="${CSS.escape(jump.messageId)}"]`);
+      if (target) {
+        scrolledTo.current = jump;
+        nearBottom.current = false;
+        target.scrollIntoView({ block: 'center' });
+        setHighlight(jump.messageId);
+      }
+    } else if (nearBottom.current && !before?.detached) log.scrollTop = log.scrollHeight;
+    heightBefore.current = { first: timeline.messages[0]?.id, height: log.scrollHeight, detached: timeline.hasNewer };
   });
+
+  useEffect(() => {
+    if (!highlight) return;
+    const timer = setTimeout(() => setHighlight(null), HIGHLIGHT_MS);
+    return () => clearTimeout(timer);
+  }, [highlight]);
 
   // The sends waiting for the server's answer are shown as pending articles: render again whenever they change.
   useEffect(() => client.onPendingSends(() => setPendingTick((n) => n + 1)), [client]);
@@ -64,20 +88,22 @@ export function RoomView({ client, me, roomId, room, onBack, onSeen, onLeft, onS
   useEffect(() => {
     const mark = () => {
       const seq = timeline.messages.at(-1)?.seq ?? 0;
-      if (document.visibilityState !== 'visible' || seq <= markedSeq.current) return;
+      // Opened at an older message, the room is read once the newest is loaded.
+      if (timeline.hasNewer || document.visibilityState !== 'visible' || seq <= markedSeq.current) return;
       markedSeq.current = seq;
       client.request(AppMarkReadDocument, { roomId, seq }).then(({ markRead }) => onSeen(roomId, markRead), console.warn);
     };
     mark();
     document.addEventListener('visibilitychange', mark);
     return () => document.removeEventListener('visibilitychange', mark);
-  }, [client, roomId, timeline.messages, onSeen]);
+  }, [client, roomId, timeline.messages, timeline.hasNewer, onSeen]);
 
   const onScroll = () => {
     const log = logRef.current;
     if (!log) return;
     nearBottom.current = log.scrollHeight - log.scrollTop - log.clientHeight < 60;
     if (log.scrollTop < PAGE_AT_PX && timeline.hasOlder && !timeline.loadingOlder) void timeline.loadOlder();
+    if (log.scrollHeight - log.scrollTop - log.clientHeight < PAGE_AT_PX && timeline.hasNewer && !timeline.loadingNewer) void timeline.loadNewer();
   };
 
   const run = (work: Promise<unknown>) => void work.then(() => setError(null), (e: unknown) => setError(e instanceof Error ? e.message : t.error));
@@ -85,6 +111,8 @@ export function RoomView({ client, me, roomId, room, onBack, onSeen, onLeft, onS
     const sending = client.sendMessage({ roomId, body, replyToId: replyTo?.id ?? null });
     setReplyTo(null);
     nearBottom.current = true;
+    // Reading older messages (opened at a search result): a send goes back to the newest, where it shows.
+    if (timeline.hasNewer) onJumpLeft?.();
     setPendingTick((n) => n + 1);
     onSent();
     sending.then(
@@ -94,7 +122,6 @@ export function RoomView({ client, me, roomId, room, onBack, onSeen, onLeft, onS
   };
   const stored = new Set(timeline.messages.map((m) => m.clientMessageId));
   const pending = client.pendingSends.filter((p) => p.roomId === roomId && !stored.has(p.clientMessageId));
-  const byId = new Map(timeline.messages.map((m) => [m.id, m]));
   const isDirect = room?.kind === 'DIRECT';
 
   return (
@@ -144,7 +171,7 @@ export function RoomView({ client, me, roomId, room, onBack, onSeen, onLeft, onS
             key={message.id}
             message={message}
             me={me}
-            replyTarget={message.replyTo ? byId.get(message.replyTo.id) : undefined}
+            highlighted={highlight === message.id}
             onReply={() => setReplyTo(message)}
             onEdit={(body) => run(client.request(AppEditMessageDocument, { messageId: message.id, body }))}
             onDelete={() => run(client.request(AppDeleteMessageDocument, { messageId: message.id }))}
@@ -157,6 +184,11 @@ export function RoomView({ client, me, roomId, room, onBack, onSeen, onLeft, onS
             }
           />
         ))}
+        {timeline.hasNewer && (
+          <button type="button" className="small secondary load-newer" disabled={timeline.loadingNewer} onClick={() => void timeline.loadNewer()}>
+            {t.loadNewer}
+          </button>
+        )}
         {pending.map((p) => (
           <article key={p.clientMessageId} className="message pending" aria-busy="true">
             <div className="message-meta">

@@ -3,6 +3,7 @@ import type { ParleyClient } from '../../../src/client/index.js';
 import { AppSearchDocument, type AppSearchQuery } from '../__generated__/graphql.js';
 import { useT } from '../i18n.js';
 import { useDebounced } from '../hooks/useDebounced.js';
+import type { JumpTarget } from '../hooks/useTimeline.js';
 
 type Hit = AppSearchQuery['searchMessages']['edges'][number];
 
@@ -11,8 +12,8 @@ function highlighted(text: string): ReactNode[] {
   return text.split(/(«[^»]*»)/).map((part, i) => (part.startsWith('«') && part.endsWith('»') ? <mark key={i}>{part.slice(1, -1)}</mark> : part));
 }
 
-/** Full-text search over the rooms the viewer is a member of; a result opens its room. */
-export function SearchPanel({ client, onOpen, onClose }: { client: ParleyClient; onOpen(roomId: string): void; onClose(): void }) {
+/** Full-text search over the rooms the viewer is a member of; a result opens its room at the matched message. */
+export function SearchPanel({ client, onOpen, onClose }: { client: ParleyClient; onOpen(roomId: string, at: JumpTarget): void; onClose(): void }) {
   const t = useT();
   const [search, setSearch] = useState('');
   const query = useDebounced(search.trim(), 300);
@@ -45,7 +46,7 @@ export function SearchPanel({ client, onOpen, onClose }: { client: ParleyClient;
       <ul className="results search-results">
         {hits?.map((hit) => (
           <li key={hit.node.id}>
-            <button type="button" className="result" onClick={() => onOpen(hit.node.room.id)}>
+            <button type="button" className="result" onClick={() => onOpen(hit.node.room.id, { messageId: hit.node.id, cursor: hit.node.cursor })}>
               <span className="hint">
                 #{hit.node.room.name} · {hit.node.author.username}
               </span>

@@ -8,6 +8,7 @@ import { browserNetwork, Connection, type ConnectionStatus, type NetworkMonitor 
 import { inboxStream, type InboxEvent, type InboxResync } from './inbox-stream.js';
 import { OperationRunner, type FetchLike, type OperationRoute, type ParleyDocument } from './operations.js';
 import { Outbox, type PendingSend, type SendMessageInput } from './outbox.js';
+import { PresenceFollower, type PresenceHandle, type PresenceOptions } from './presence-stream.js';
 import { roomStream, type RoomEvent, type RoomResync } from './room-stream.js';
 import type { WebSocketConstructor } from './socket-session.js';
 import { StreamFollower, type StreamHandle, type StreamHandlers } from './stream-follower.js';
@@ -19,6 +20,7 @@ export { browserNetwork, closeVerdict, type CloseVerdict, type ConnectionStatus,
 export type { InboxEvent, InboxEventsPage, InboxResync } from './inbox-stream.js';
 export type { FetchLike, OperationRoute, ParleyDocument } from './operations.js';
 export type { PendingSend, SendMessageInput } from './outbox.js';
+export type { PresenceChange, PresenceHandle, PresenceOptions } from './presence-stream.js';
 export type { MessagesPage, RoomEvent, RoomResync } from './room-stream.js';
 export type { WebSocketConstructor, WebSocketLike } from './socket-session.js';
 export type { StreamHandle, StreamHandlers } from './stream-follower.js';
@@ -87,6 +89,12 @@ export interface ParleyClient {
   /** Follows the viewer's inbox, with the same guarantees. */
   inbox(options: InboxOptions): StreamHandle;
   /**
+   * Watches the presence of 1 to 100 users: `onChange` gets the current state of each first, then every change.
+   * Re-subscribed on every reconnect with the same ids; the server then sends the current state of each again
+   * (presence is state, not a log: no cursor, nothing to replay).
+   */
+  presence(userIds: readonly string[], options: PresenceOptions): PresenceHandle;
+  /**
    * Sends a message exactly once (a clientMessageId, retried until acknowledged) and resolves to the stored message.
    * @throws ParleyGraphQLError for a permanent error (FORBIDDEN, BAD_USER_INPUT, NOT_FOUND, UNAUTHENTICATED);
    *   ParleyClientClosedError when the client closes first.
@@ -147,7 +155,7 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
   });
   runner = new OperationRunner(options.url, fetchImpl, () => tokens.current(), connection, options.requestTimeoutMs ?? 15_000);
   const outbox = new Outbox(runner, connection, backoff, options.sendVia ?? 'auto');
-  const streams = new Set<StreamHandle>();
+  const streams = new Set<{ unsubscribe(): void }>();
   const follow = (handle: StreamHandle) => {
     streams.add(handle);
     return {
@@ -187,6 +195,11 @@ export function createParleyClient(options: ParleyClientOptions): ParleyClient {
           after,
         ),
       ),
+    presence: (userIds, handlers) => {
+      const watcher = new PresenceFollower(live, userIds, handlers, backoff);
+      streams.add(watcher);
+      return { unsubscribe: () => (streams.delete(watcher), watcher.unsubscribe()) };
+    },
     sendMessage: (input) => outbox.send(input),
     get pendingSends() {
       return outbox.pending;

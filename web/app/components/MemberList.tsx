@@ -1,41 +1,46 @@
 import { useEffect, useState } from 'react';
 import type { ParleyClient } from '../../../src/client/index.js';
 import { AppMembersDocument, type AppMembersQuery } from '../__generated__/graphql.js';
+import { usePresence } from '../hooks/usePresence.js';
 import { useT } from '../i18n.js';
 
 type Member = NonNullable<AppMembersQuery['room']>['members']['edges'][number]['node'];
 
-/** Presence is read again this often while the list is open (the SDK follows rooms and inboxes, not presence). */
-const REFRESH_MS = 20_000;
-
-/** The open room's members with their presence, refreshed on membership events and periodically. */
+/**
+ * The open room's members, read again on membership events, with their presence kept live by the SDK's `presence`
+ * subscription (the status read with the list shows until the subscription's first states arrive).
+ */
 export function MemberList({ client, roomId, version }: { client: ParleyClient; roomId: string; version: number }) {
   const t = useT();
   const [members, setMembers] = useState<Member[]>([]);
   useEffect(() => {
     let current = true;
-    const load = () =>
-      client.request(AppMembersDocument, { roomId }).then(
-        ({ room }) => current && setMembers(room?.members.edges.map((e) => e.node) ?? []),
-        console.warn,
-      );
-    void load();
-    const timer = setInterval(load, REFRESH_MS);
-    return () => ((current = false), clearInterval(timer));
+    client.request(AppMembersDocument, { roomId }).then(
+      ({ room }) => current && setMembers(room?.members.edges.map((e) => e.node) ?? []),
+      console.warn,
+    );
+    return () => void (current = false);
   }, [client, roomId, version]);
+  const presence = usePresence(
+    client,
+    members.map(({ user }) => user.id),
+  );
   return (
     <section className="members" aria-label={t.members}>
       <ul>
-        {members.map(({ user, role }) => (
-          <li key={user.id}>
-            <span className={`presence presence-${user.presence.status}`} aria-hidden="true" />
-            <span>{user.username}</span>
-            <span className="hint">
-              {t.presence[user.presence.status]}
-              {role === 'OWNER' ? ` · ${t.owner}` : ''}
-            </span>
-          </li>
-        ))}
+        {members.map(({ user, role }) => {
+          const status = (presence.get(user.id) ?? user.presence).status;
+          return (
+            <li key={user.id}>
+              <span className={`presence presence-${status}`} aria-hidden="true" />
+              <span>{user.username}</span>
+              <span className="hint">
+                {t.presence[status]}
+                {role === 'OWNER' ? ` · ${t.owner}` : ''}
+              </span>
+            </li>
+          );
+        })}
       </ul>
     </section>
   );

@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
-import { Message } from '../entities/message.entity.js';
+import type { Message } from '../entities/message.entity.js';
+import { MESSAGE_COLUMNS, messageFromRow, type MessageRow } from './message-rows.js';
 import { queryRows } from '../query-rows.js';
 
 /** A message to store; `roomId` must be a UUID. */
@@ -11,20 +12,6 @@ export interface NewMessage {
   replyToId: string | null;
 }
 
-interface MessageRow {
-  id: string;
-  room_id: string;
-  author_id: string;
-  seq: number;
-  body: string;
-  client_message_id: string | null;
-  reply_to_id: string | null;
-  edited_at: Date | null;
-  deleted_at: Date | null;
-  created_at: Date;
-}
-
-const MESSAGE_COLUMNS = 'id, room_id, author_id, seq, body, client_message_id, reply_to_id, edited_at, deleted_at, created_at';
 
 /**
  * When the author is a member of the room: takes the room's next seq, stores the message under it and logs its
@@ -62,7 +49,7 @@ export async function insertMessageOfMember(db: EntityManager, input: NewMessage
     throw error;
   }
   const row = rows[0];
-  return row ? toMessage(row) : null;
+  return row ? messageFromRow(row) : null;
 }
 
 /**
@@ -112,26 +99,11 @@ export async function insertMessagesOfMembers(db: EntityManager, inputs: readonl
     { prepareAs: 'parley_insert_messages' },
   );
   const stored: (Message | null)[] = inputs.map(() => null);
-  for (const row of rows) stored[Number(row.ord) - 1] = toMessage(row);
+  for (const row of rows) stored[Number(row.ord) - 1] = messageFromRow(row);
   return stored;
 }
 
 /** The messages_author_is_member trigger refused the row: its author is not (any more) a member of the room. */
 function isAuthorNotMember(error: unknown): boolean {
   return (error as { driverError?: { constraint?: string } } | null)?.driverError?.constraint === 'messages_author_is_member';
-}
-
-function toMessage(row: MessageRow): Message {
-  return Object.assign(new Message(), {
-    id: row.id,
-    roomId: row.room_id,
-    authorId: row.author_id,
-    seq: row.seq,
-    body: row.body,
-    clientMessageId: row.client_message_id,
-    replyToId: row.reply_to_id,
-    editedAt: row.edited_at,
-    deletedAt: row.deleted_at,
-    createdAt: row.created_at,
-  });
 }

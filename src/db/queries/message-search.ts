@@ -1,5 +1,6 @@
 import type { EntityManager } from 'typeorm';
-import { Message } from '../entities/message.entity.js';
+import type { Message } from '../entities/message.entity.js';
+import { messageFromRow, type MessageRow } from './message-rows.js';
 import { queryRows } from '../query-rows.js';
 
 /** A message that matched, with the key search results are ordered by. */
@@ -11,17 +12,7 @@ export interface MessageMatch {
   createdMicros: number;
 }
 
-interface MatchRow {
-  id: string;
-  room_id: string;
-  author_id: string;
-  seq: number;
-  body: string;
-  client_message_id: string | null;
-  reply_to_id: string | null;
-  edited_at: Date | null;
-  deleted_at: Date | null;
-  created_at: Date;
+interface MatchRow extends MessageRow {
   score: number;
   created_us: string;
 }
@@ -72,18 +63,7 @@ export async function searchMessages(
     { prepareAs: 'parley_search_messages' },
   );
   return rows.map((row) => ({
-    message: Object.assign(new Message(), {
-      id: row.id,
-      roomId: row.room_id,
-      authorId: row.author_id,
-      seq: row.seq,
-      body: row.body,
-      clientMessageId: row.client_message_id,
-      replyToId: row.reply_to_id,
-      editedAt: row.edited_at,
-      deletedAt: row.deleted_at,
-      createdAt: row.created_at,
-    }),
+    message: messageFromRow(row),
     score: row.score,
     createdMicros: Number(row.created_us),
   }));

@@ -42,7 +42,11 @@ import { StreamFanOut } from './realtime/stream-fan-out.js';
 import type { DeliveredUserEvent, UserEvent, UserEvents } from './domain/user-events.js';
 import { noMessageNotifications, type MessageNotifications } from './domain/message-notifications.js';
 import { webhookNotifications } from './notifications/offline-notifications.js';
+import type pg from 'pg';
+import type { Histogram } from 'prom-client';
+import { healthRoutes, within } from './transport/health.js';
 import { createHttpTransport } from './transport/http.js';
+import { createMetrics, metricsRoute, timeHttpRequests } from './transport/metrics.js';
 import { clientAddressOf } from './transport/client-address.js';
 import { OriginPolicy } from './transport/origin-policy.js';
 import { createWsTransport } from './transport/ws.js';
@@ -69,6 +73,12 @@ export interface RunningApp {
   /** Live figures of the fan-out, for tests and benchmarks. */
   stats(): AppStats;
   /**
+   * The graceful stop for SIGTERM: /readyz answers 503 at once; after DRAIN_DELAY the server stops as `stop()` does,
+   * except that sockets are closed with 1012 (service restart) so clients reconnect, elsewhere, and resume. A `stop()`
+   * meanwhile cuts the delay short. Resolves when stopped.
+   */
+  drain(): Promise<void>;
+  /**
    * Stops accepting, closes sockets with 1001, drains HTTP, closes the database pool and stops the embedded
    * PostgreSQL. Safe to call more than once; every call resolves when the first one finishes.
    */
@@ -84,7 +94,13 @@ export interface AppStats {
   sockets: number;
 }
 
-type Lifecycle = { state: 'running' } | { state: 'stopping'; done: Promise<void> };
+type Lifecycle =
+  | { state: 'running' }
+  | { state: 'draining'; done: Promise<void>; endDelay: () => void }
+  | { state: 'stopping'; done: Promise<void> };
+
+/** How long /readyz waits for `SELECT 1` before it calls the database unreachable. */
+const READY_QUERY_TIMEOUT_MS = 1000;
 
 /**
  * The composition root: opens the database (embedded when DATABASE_URL is unset), migrates it when configured,
@@ -101,6 +117,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     }
   };
 
+  // Read by /readyz, which is served from the moment the port is bound.
+  let lifecycle: Lifecycle = { state: 'running' };
   try {
     const database = await locateDatabase(config, log);
     cleanups.push(() => database.stop());
@@ -166,7 +184,38 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const origins = new OriginPolicy(config.corsOrigins);
     const clientAddress = clientAddressOf(config.trustProxy);
 
-    const http = createHttpTransport({ schema, services, authenticator, formatError, production, playground: config.playground, origins, clientAddressOf: clientAddress, bodyLimit: config.httpBodyLimit });
+    const metrics = createMetrics({
+      sockets: () => ws.socketCount(), // ws: created below, read only at scrape time
+      subscriptions: () => ({ room: fanOut.totalSubscribers(), inbox: inboxFanOut.totalSubscribers() }),
+      counters: fanOut.counters,
+      pool: () => {
+        const pool = (dataSource.driver as unknown as { master?: pg.Pool }).master;
+        return { total: pool?.totalCount ?? 0, idle: pool?.idleCount ?? 0, waiting: pool?.waitingCount ?? 0 };
+      },
+    });
+    timeSends(services, metrics.sendSeconds);
+    const readiness = async (): Promise<string | undefined> => {
+      if (lifecycle.state !== 'running') return 'draining';
+      try {
+        await within(dataSource.query('SELECT 1'), READY_QUERY_TIMEOUT_MS, 'the database');
+        return undefined;
+      } catch (error) {
+        return `database unreachable: ${error instanceof Error ? error.message : String(error)}`;
+      }
+    };
+    const http = createHttpTransport({
+      schema,
+      services,
+      authenticator,
+      formatError,
+      production,
+      playground: config.playground,
+      origins,
+      clientAddressOf: clientAddress,
+      bodyLimit: config.httpBodyLimit,
+      operationalRoutes: [healthRoutes(readiness), metricsRoute(metrics, config.metricsToken)],
+      timeRequests: timeHttpRequests(metrics),
+    });
     const ws = createWsTransport({
       httpServer: http.httpServer,
       schema,
@@ -202,7 +251,25 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const url = `http://${config.urlHost}:${port}/graphql`;
     log.info({ url, subscriptions: url.replace(/^http/, 'ws'), database: database.description }, 'Parley is listening');
 
-    let lifecycle: Lifecycle = { state: 'running' };
+    const beginStopping = () => {
+      log.info('stopping');
+      const done = unwind().then(() => log.info('stopped'));
+      lifecycle = { state: 'stopping', done };
+      return done;
+    };
+    const stop = (): Promise<void> => {
+      switch (lifecycle.state) {
+        case 'draining':
+          lifecycle.endDelay(); // the drain's own call to stop() then finds it stopping
+          return beginStopping();
+        case 'running':
+          return beginStopping();
+        case 'stopping':
+          return lifecycle.done;
+        default:
+          return lifecycle satisfies never;
+      }
+    };
     return {
       url,
       port,
@@ -212,25 +279,45 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
         subscriptions: fanOut.totalSubscribers() + inboxFanOut.totalSubscribers(),
         sockets: ws.socketCount(),
       }),
-      stop() {
-        switch (lifecycle.state) {
-          case 'running': {
-            log.info('stopping');
-            const done = unwind().then(() => log.info('stopped'));
-            lifecycle = { state: 'stopping', done };
-            return done;
-          }
-          case 'stopping':
-            return lifecycle.done;
-          default:
-            return lifecycle satisfies never;
-        }
+      drain() {
+        if (lifecycle.state !== 'running') return lifecycle.done;
+        log.info({ delayMs: config.drainDelayMs }, 'draining');
+        ws.restarting();
+        let endDelay!: () => void;
+        const delayed = new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, config.drainDelayMs);
+          endDelay = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        const done = delayed.then(stop);
+        lifecycle = { state: 'draining', done, endDelay };
+        return done;
       },
+      stop,
     };
   } catch (error) {
     await unwind();
     throw error;
   }
+}
+
+/** Times every sendMessage into `histogram`, by outcome (`ok` or `error`), from the service call to its answer. */
+function timeSends(services: Services, histogram: Histogram<'outcome'>): void {
+  const messages = services.messages;
+  const send = messages.send.bind(messages);
+  messages.send = async (...args) => {
+    const end = histogram.startTimer();
+    try {
+      const message = await send(...args);
+      end({ outcome: 'ok' });
+      return message;
+    } catch (error) {
+      end({ outcome: 'error' });
+      throw error;
+    }
+  };
 }
 
 /** The abuse limits: off, in memory, or in Redis (REDIS_URL) with a connection closed on stop. */

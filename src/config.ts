@@ -146,6 +146,8 @@ const envSchema = z.object({
   NOTIFY_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
   NOTIFY_WEBHOOK_TIMEOUT: durationMs('10s'),
   NOTIFY_WEBHOOK_RETRY_DELAY: durationMs('2s'),
+  DRAIN_DELAY: durationMs('5s'),
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   PLAYGROUND: z.enum(['graphiql', 'sandbox', 'off'], { error: 'must be graphiql, sandbox or off' }).default('graphiql'),
 });
 
@@ -221,6 +223,13 @@ export interface Config {
   externalIdentity: ExternalIdentityOptions | undefined;
   /** Offline notifications POSTed to NOTIFY_WEBHOOK_URL; unset: none are sent. */
   notifyWebhook: NotifyWebhookSettings | undefined;
+  /**
+   * After SIGTERM, how long /readyz answers 503 (for the load balancer to notice) before the server stops accepting,
+   * finishes in-flight requests and closes sockets with 1012. Default 5 s.
+   */
+  drainDelayMs: number;
+  /** Bearer token GET /metrics requires; unset: /metrics is open (keep it off the public network). */
+  metricsToken: string | undefined;
   /**
    * The page a browser gets at GET /graphql: GraphiQL bundled with the server (default), Apollo Sandbox loaded
    * from Apollo's CDN (`sandbox`), or none (`off`). Always `off` in production, whatever PLAYGROUND says.
@@ -326,6 +335,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     notifyWebhook: e.NOTIFY_WEBHOOK_URL
       ? { url: e.NOTIFY_WEBHOOK_URL, secret: e.NOTIFY_WEBHOOK_SECRET!, timeoutMs: e.NOTIFY_WEBHOOK_TIMEOUT, retryDelayMs: e.NOTIFY_WEBHOOK_RETRY_DELAY }
       : undefined,
+    drainDelayMs: e.DRAIN_DELAY,
+    metricsToken: e.METRICS_TOKEN,
     playground: e.NODE_ENV === 'production' ? 'off' : e.PLAYGROUND,
   };
 }

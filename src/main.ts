@@ -10,7 +10,7 @@ import { createLogger } from './logger.js';
 const FORCE_AFTER_MS = 3000;
 
 /**
- * Reads the configuration, starts Parley and stops it cleanly on SIGINT or SIGTERM (exit 0). The handlers are in
+ * Reads the configuration, starts Parley and stops it cleanly on SIGINT, or drains it on SIGTERM (exit 0). The handlers are in
  * place before anything starts, so a signal during start-up stops the server once it is up, instead of killing it
  * half-started.
  */
@@ -26,8 +26,10 @@ function main(): void {
     log.flush();
     process.exit(code);
   };
-  const stop = (running: RunningApp) => {
-    running.stop().then(
+  // SIGTERM (systemd, Kubernetes, a load balancer's deploy) drains: /readyz fails at once and sockets are closed with
+  // 1012 after DRAIN_DELAY. SIGINT (Ctrl-C) stops at once.
+  const stop = (running: RunningApp, signal: NodeJS.Signals) => {
+    (signal === 'SIGTERM' ? running.drain() : running.stop()).then(
       () => exit(0),
       (error: unknown) => {
         log.error({ err: error }, 'shutdown failed');
@@ -39,7 +41,7 @@ function main(): void {
     if (!shutdown) {
       shutdown = { signal, at: Date.now() };
       log.info({ signal }, app ? 'shutting down' : 'shutting down once start-up has finished');
-      if (app) stop(app);
+      if (app) stop(app, signal);
       return;
     }
     const waited = Date.now() - shutdown.at;
@@ -56,7 +58,7 @@ function main(): void {
   startApp(config, { logger: log }).then(
     (running) => {
       app = running;
-      if (shutdown) stop(running);
+      if (shutdown) stop(running, shutdown.signal);
     },
     (error: unknown) => {
       log.fatal({ err: error }, `Parley failed to start: ${error instanceof Error ? error.message : String(error)}`);

@@ -174,13 +174,14 @@ describe('SDK outbox, network awareness and close codes', () => {
   });
 
   it('close codes: which stop reconnecting and which retry', () => {
-    const verdicts = Object.fromEntries([1000, 1001, 1006, 1008, 1009, 1013, 4400, 4401, 4403, 4406, 4408, 4409, 4429, 4499, 4500].map((code) => [code, closeVerdict(code)]));
+    const verdicts = Object.fromEntries([1000, 1001, 1006, 1008, 1009, 1012, 1013, 4400, 4401, 4403, 4406, 4408, 4409, 4429, 4499, 4500].map((code) => [code, closeVerdict(code)]));
     assert.deepEqual(verdicts, {
       1000: 'reconnect',
       1001: 'reconnect',
       1006: 'reconnect',
       1008: 'reconnect-slower',
       1009: 'reconnect-slower',
+      1012: 'reconnect',
       1013: 'reconnect',
       4400: 'protocol',
       4401: 'protocol',

@@ -52,7 +52,8 @@ describe('signals to the process group, with the embedded PostgreSQL', () => {
 
       for (let i = 0; i < count; i++) process.kill(-server.child.pid!, signal);
 
-      assert.equal((await ws.closed).code, 1001, 'sockets are closed as going away');
+      const expected = signal === 'SIGTERM' ? [1012, 'restart (drain)'] : [1001, 'going away'];
+      assert.equal((await ws.closed).code, expected[0], `sockets are closed as ${expected[1]}`);
       assert.deepEqual(await server.waitForExit(), { code: 0, signal: null });
       const messages = server.lines.map((line) => line.msg);
       assert.ok(messages.includes('stopped'), `"stopped" is logged (got ${JSON.stringify(messages)})`);

@@ -29,7 +29,7 @@ describe('the server process', () => {
   before(async () => (database = await createTestDatabase()));
   after(() => database.drop());
 
-  it('logs where it listens and which database it uses, and on SIGTERM closes sockets with 1001 and exits 0', async () => {
+  it('logs where it listens and which database it uses, and on SIGTERM drains, closes sockets with 1012 and exits 0', async () => {
     const server = spawnServer({ DATABASE_URL: database.url, PORT: '0', NODE_ENV: 'production', JWT_SECRET: SECRET, LOG_LEVEL: 'info' });
     const listening = await server.waitForLog('Parley is listening');
     const url = listening['url'] as string;
@@ -47,7 +47,7 @@ describe('the server process', () => {
     await ws.connected;
 
     server.child.kill('SIGTERM');
-    assert.equal((await ws.closed).code, 1001);
+    assert.equal((await ws.closed).code, 1012);
     assert.deepEqual(await server.waitForExit(), { code: 0, signal: null });
     await server.waitForLog('stopped', 1000);
   });

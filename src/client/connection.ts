@@ -18,8 +18,9 @@ export const TOKEN_REFUSED_CLOSE_CODE = 4403;
 
 /**
  * What the client does after the server closes its socket with `code`:
- * - `reconnect`: drops, restarts (1001), slow consumer and database outage (1013), init timeouts (4408), a socket
- *   the SDK gave up on (4499), anything unknown. Backoff starts over after a socket that was acknowledged.
+ * - `reconnect`: drops, stops (1001) and drains (1012, service restart), slow consumer and database outage (1013),
+ *   init timeouts (4408), a socket the SDK gave up on (4499), anything unknown. Backoff starts over after a socket
+ *   that was acknowledged.
  * - `reconnect-slower`: 4500 (an unexpected server error: may be transient, a bad deploy or a passing fault),
  *   1008 (over the per-user socket cap: another tab may close) and 1009 (a message over the size limit). Retried,
  *   but the backoff keeps growing across sockets, so a server that fails the same way each time is not hammered.

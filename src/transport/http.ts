@@ -32,6 +32,13 @@ export interface HttpTransportOptions {
   clientAddressOf: ClientAddressOf;
   /** Largest accepted request body (HTTP_BODY_LIMIT); larger gets 413. */
   bodyLimit: string;
+  /**
+   * Routes served ahead of everything else (health checks, metrics): no security headers, CORS or GraphQL
+   * handling. Default none.
+   */
+  operationalRoutes?: express.Router[];
+  /** Sees every GraphQL request (the latency histogram). Default none. */
+  timeRequests?: express.RequestHandler;
   /** More Apollo plugins (the WebSocket server's drain hook). */
   plugins?: ApolloServerPlugin<GraphQLContext>[];
 }
@@ -53,6 +60,7 @@ export interface HttpTransport {
 export function createHttpTransport(options: HttpTransportOptions): HttpTransport {
   const app = express();
   app.disable('x-powered-by');
+  for (const routes of options.operationalRoutes ?? []) app.use(routes);
   app.use(helmet({ contentSecurityPolicy: contentSecurityPolicy(options.playground) }));
   app.use(cors({ origin: (origin, allow) => allow(null, origin !== undefined && options.origins.allowsCrossOrigin(origin)) }));
   if (options.playground === 'graphiql') app.use(graphiqlPlayground());
@@ -83,6 +91,7 @@ export function createHttpTransport(options: HttpTransportOptions): HttpTranspor
     apollo,
     async start() {
       await apollo.start();
+      if (options.timeRequests) app.use('/graphql', options.timeRequests);
       app.use(
         '/graphql',
         express.json({ limit: options.bodyLimit }),

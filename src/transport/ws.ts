@@ -76,9 +76,19 @@ interface SocketState extends SessionState, Record<PropertyKey, unknown> {
   direct?: DirectSubscriptions;
 }
 
+/** Close code for sockets closed because the server stops for good (or for an unknown time): 1001, going away. */
+export const GOING_AWAY_CLOSE_CODE = 1001;
+/** Close code for sockets closed by a graceful drain (SIGTERM): 1012, service restart; reconnect (elsewhere) now. */
+export const SERVICE_RESTART_CLOSE_CODE = 1012;
+
 export interface WsTransport {
-  /** Apollo plugin that closes every socket with 1001 (going away) when Apollo drains. */
+  /**
+   * Apollo plugin that closes every socket when Apollo drains: with 1001 (going away), or 1012 (service restart)
+   * after `restarting()`.
+   */
   drainPlugin: ApolloServerPlugin<GraphQLContext>;
+  /** The coming drain is a restart: sockets are closed with 1012 so clients reconnect at once and resume. */
+  restarting(): void;
   /** Number of open sockets. */
   socketCount(): number;
   /** Whether the user has an authenticated socket open on this transport now (offline notifications ask). */
@@ -246,6 +256,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     this.close(CloseCode.InternalServerError, 'Internal server error');
   }
   const stopKeepAlive = keepSocketsAlive(wss, options.keepAliveMs);
+  let goodbye = { code: GOING_AWAY_CLOSE_CODE, reason: 'Going away' };
 
   return {
     drainPlugin: {
@@ -253,12 +264,13 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
         return {
           drainServer: async () => {
             stopKeepAlive();
-            for (const socket of wss.clients) socket.close(1001, 'Going away');
+            for (const socket of wss.clients) socket.close(goodbye.code, goodbye.reason);
             await new Promise<void>((resolve, reject) => wss.close((error) => (error ? reject(error) : resolve())));
           },
         };
       },
     },
+    restarting: () => void (goodbye = { code: SERVICE_RESTART_CLOSE_CODE, reason: 'Service restart: reconnect and resume from your last cursor' }),
     socketCount: () => wss.clients.size,
     isConnected: (userId) => sessions.isConnected(userId),
   };

@@ -47,7 +47,8 @@ export interface SpawnOptions {
 }
 
 export function spawnServer(env: Record<string, string | undefined>, options: SpawnOptions = {}): ServerProcess {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  // SIGTERM drains for DRAIN_DELAY (default 5 s) before stopping: short here unless a test sets it.
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, DRAIN_DELAY: '50ms', ...env };
   for (const [key, value] of Object.entries(env)) if (value === undefined) delete childEnv[key];
   const [command, args] = options.viaNpm
     ? ['npm', ['start']]

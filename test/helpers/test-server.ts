@@ -22,6 +22,8 @@ export interface TestServer {
   databaseUrl: string;
   /** Runs SQL directly against this server's database (for assertions). */
   sql<T = Record<string, unknown>>(text: string, params?: unknown[]): Promise<T[]>;
+  /** The app's graceful drain (what SIGTERM does); resolves once stopped. `stop()` afterwards still drops the database. */
+  drain(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -108,6 +110,7 @@ export async function startTestServer(
     databaseUrl: database.url,
     stats: () => app.stats(),
     sql: async (text, params) => (await pool.query(text, params)).rows,
+    drain: () => app.drain(),
     async stop() {
       await app.stop();
       await dropDatabase();

@@ -81,7 +81,8 @@ for (const bundle of BUNDLES) {
       },
     },
   });
-  await writeFile(stampFile, hash);
+  // Sources edited while it built may or may not be in the bundle: then leave no stamp, so the next run rebuilds.
+  if ((await inputsHash(bundle)) === hash) await writeFile(stampFile, hash);
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   console.error(`${bundle.name} built in ${seconds} s into ${path.relative(repoRoot, bundle.outDir)}`);
 }

@@ -43,10 +43,9 @@ import type { DeliveredUserEvent, UserEvent, UserEvents } from './domain/user-ev
 import { noMessageNotifications, type MessageNotifications } from './domain/message-notifications.js';
 import { webhookNotifications } from './notifications/offline-notifications.js';
 import type pg from 'pg';
-import type { Histogram } from 'prom-client';
 import { healthRoutes, within } from './transport/health.js';
 import { createHttpTransport } from './transport/http.js';
-import { createMetrics, metricsRoute, timeHttpRequests } from './transport/metrics.js';
+import { createMetrics, metricsRoute, observeSends, timeHttpRequests } from './transport/metrics.js';
 import { clientAddressOf } from './transport/client-address.js';
 import { OriginPolicy } from './transport/origin-policy.js';
 import { createWsTransport } from './transport/ws.js';
@@ -143,6 +142,15 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const notifications: MessageNotifications = config.notifyWebhook
       ? webhookNotifications(config.notifyWebhook, dataSource, log, (userId) => ws.isConnected(userId), cleanups) // ws: created below, asked only after a send
       : noMessageNotifications;
+    const metrics = createMetrics({
+      sockets: () => ws.socketCount(), // ws: created below, read only at scrape time
+      subscriptions: () => ({ room: fanOut.totalSubscribers(), inbox: inboxFanOut.totalSubscribers() }),
+      counters: fanOut.counters,
+      pool: () => {
+        const pool = (dataSource.driver as unknown as { master?: pg.Pool }).master;
+        return { total: pool?.totalCount ?? 0, idle: pool?.idleCount ?? 0, waiting: pool?.waitingCount ?? 0 };
+      },
+    });
     const limits = createRateLimits(config, log, cleanups);
     const passwords = new PasswordHasher();
     const users = new UsersService(dataSource, passwords, tokens, limits);
@@ -153,7 +161,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const services: Services = {
       users,
       rooms: new RoomsService(dataSource, events, limits, userEvents),
-      messages: new MessagesService(dataSource, events, limits, { maxLength: config.messageMaxLength, groupCommit: config.sendGroupCommit }, log, userEvents, notifications, searchIndexer),
+      messages: new MessagesService(dataSource, events, limits, { maxLength: config.messageMaxLength, groupCommit: config.sendGroupCommit, observeSend: observeSends(metrics) }, log, userEvents, notifications, searchIndexer),
       reactions: new ReactionsService(dataSource, events, userEvents),
       readState: new ReadStateService(dataSource, events, clock),
       typing: new TypingService(dataSource, events, clock),
@@ -184,16 +192,6 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const origins = new OriginPolicy(config.corsOrigins);
     const clientAddress = clientAddressOf(config.trustProxy);
 
-    const metrics = createMetrics({
-      sockets: () => ws.socketCount(), // ws: created below, read only at scrape time
-      subscriptions: () => ({ room: fanOut.totalSubscribers(), inbox: inboxFanOut.totalSubscribers() }),
-      counters: fanOut.counters,
-      pool: () => {
-        const pool = (dataSource.driver as unknown as { master?: pg.Pool }).master;
-        return { total: pool?.totalCount ?? 0, idle: pool?.idleCount ?? 0, waiting: pool?.waitingCount ?? 0 };
-      },
-    });
-    timeSends(services, metrics.sendSeconds);
     const readiness = async (): Promise<string | undefined> => {
       if (lifecycle.state !== 'running') return 'draining';
       try {
@@ -303,22 +301,6 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
   }
 }
 
-/** Times every sendMessage into `histogram`, by outcome (`ok` or `error`), from the service call to its answer. */
-function timeSends(services: Services, histogram: Histogram<'outcome'>): void {
-  const messages = services.messages;
-  const send = messages.send.bind(messages);
-  messages.send = async (...args) => {
-    const end = histogram.startTimer();
-    try {
-      const message = await send(...args);
-      end({ outcome: 'ok' });
-      return message;
-    } catch (error) {
-      end({ outcome: 'error' });
-      throw error;
-    }
-  };
-}
 
 /** The abuse limits: off, in memory, or in Redis (REDIS_URL) with a connection closed on stop. */
 function createRateLimits(config: Config, log: Logger, cleanups: (() => Promise<void>)[]): RateLimits {

@@ -39,6 +39,8 @@ export interface MessagesServiceOptions {
    * Off: one transaction per message.
    */
   groupCommit: boolean;
+  /** Called when a send starts; what it returns is called with the outcome when it ends (the send latency metric). */
+  observeSend?: () => (outcome: 'ok' | 'error') => void;
 }
 
 /** Most messages one group commit stores. */
@@ -89,6 +91,18 @@ export class MessagesService {
    *   a non-member, and in a DIRECT room whose other participant blocked the viewer or was deleted; BadUserInputError for a bad body or clientMessageId, or a clientMessageId used in another room.
    */
   async send(viewer: Viewer, roomId: string, input: SendMessageInput): Promise<Message> {
+    const observe = this.options.observeSend?.();
+    try {
+      const message = await this.sendUnobserved(viewer, roomId, input);
+      observe?.('ok');
+      return message;
+    } catch (error) {
+      observe?.('error');
+      throw error;
+    }
+  }
+
+  private async sendUnobserved(viewer: Viewer, roomId: string, input: SendMessageInput): Promise<Message> {
     await this.limits.send(viewer.id);
     const body = validMessageBody(input.body, this.options.maxLength);
     const { clientMessageId, replyToId } = input;

@@ -76,6 +76,14 @@ export function createMetrics(sources: MetricSources): Metrics {
   return { registry, httpRequestSeconds, sendSeconds };
 }
 
+/** Times each send into the send latency histogram, by outcome (MessagesService's `observeSend`). */
+export function observeSends(metrics: Metrics): () => (outcome: 'ok' | 'error') => void {
+  return () => {
+    const end = metrics.sendSeconds.startTimer();
+    return (outcome) => void end({ outcome });
+  };
+}
+
 /** Times every request through it into `metrics.httpRequestSeconds` (status as a class: 2xx, 4xx, 5xx). */
 export function timeHttpRequests(metrics: Metrics): express.RequestHandler {
   return (req, res, next) => {

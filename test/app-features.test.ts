@@ -103,6 +103,10 @@ describe('the chat app’s features in Chromium', () => {
     // The open room is a region named by its heading ("#name").
     const roomIn = (app: ChatApp) => app.page.getByRole('region', { name: `#${room.name}`, exact: true });
     const typing = new RegExp(`${alice.username} is typing…`);
+    // Typing is ephemeral (never replayed): bob's room stream must be live first, and once a message reached it, it
+    // is. The message goes over HTTP, not through alice's message box, which would itself send typing changes.
+    await alice.http.data(SendMessageDocument, { roomId: room.id, body: 'warming up' });
+    await bobApp.waitForMessage('warming up');
     await aliceApp.messageInput.pressSequentially('hello the', { delay: 20 });
     await waitForTextIn(roomIn(bobApp), typing);
     await aliceApp.messageInput.pressSequentially('re', { delay: 20 });

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import type { ExternalIdentityOptions } from './auth/external-tokens.js';
@@ -97,6 +98,24 @@ const envSchema = z.object({
   DRAIN_DELAY: durationMs('5s'),
   METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   PLAYGROUND: z.enum(['graphiql', 'sandbox', 'off'], { error: 'must be graphiql, sandbox or off' }).default('graphiql'),
+  BUS: z.enum(['auto', 'postgres', 'redis', 'off'], { error: 'must be auto, postgres, redis or off' }).default('auto'),
+  BUS_CHANNEL: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]{0,40}$/, 'must be a lower-case identifier of at most 41 characters, such as parley')
+    .default('parley'),
+  BUS_CHECK_INTERVAL: durationMs('30s').refine((ms) => ms >= 100, 'must be at least 100ms'),
+  WORKERS: z
+    .string()
+    .default('1')
+    .transform((v, ctx) => {
+      if (v === 'auto') return os.availableParallelism();
+      const n = /^\d+$/.test(v) ? Number(v) : NaN;
+      if (!(n >= 1 && n <= 256)) {
+        ctx.addIssue({ code: 'custom', message: 'must be a number of worker processes from 1 to 256, or auto (one per core)' });
+        return z.NEVER;
+      }
+      return n;
+    }),
 });
 
 /** Parley's validated configuration, read once from the environment. */
@@ -183,6 +202,18 @@ export interface Config {
    * from Apollo's CDN (`sandbox`), or none (`off`). Always `off` in production, whatever PLAYGROUND says.
    */
   playground: Playground;
+  /**
+   * How processes serving one database hear of each other's events (README "Running several processes"): `postgres`
+   * (LISTEN/NOTIFY on a dedicated connection), `redis` (pub/sub on REDIS_URL) or `off` (this process alone).
+   * BUS=auto, the default, is `postgres` whenever DATABASE_URL is set or WORKERS > 1, `off` otherwise.
+   */
+  bus: 'postgres' | 'redis' | 'off';
+  /** The NOTIFY channel, or the prefix of the Redis channels, the bus uses. Default `parley`. */
+  busChannel: string;
+  /** How often every followed stream is compared with its latest seq, healing hints the bus lost. Default 30 s. */
+  busCheckIntervalMs: number;
+  /** Worker processes serving the port (node:cluster); 1 runs no primary. Default 1; `auto` = one per core. */
+  workers: number;
 }
 
 /** Which GraphQL playground GET /graphql serves to a browser (PLAYGROUND). */
@@ -222,6 +253,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   if (e.NOTIFY_WEBHOOK_URL && !e.NOTIFY_WEBHOOK_SECRET) {
     throw new ConfigError('Invalid configuration:\n  NOTIFY_WEBHOOK_SECRET: is required with NOTIFY_WEBHOOK_URL');
+  }
+  if (e.BUS === 'redis' && !e.REDIS_URL) {
+    throw new ConfigError('Invalid configuration:\n  REDIS_URL: is required with BUS=redis');
   }
   if ((e.JWT_JWKS_URL || e.JWT_PUBLIC_KEY) && (!e.JWT_ISSUER || !e.JWT_AUDIENCE)) {
     throw new ConfigError('Invalid configuration:\n  JWT_ISSUER and JWT_AUDIENCE: are required with JWT_JWKS_URL or JWT_PUBLIC_KEY');
@@ -286,6 +320,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     drainDelayMs: e.DRAIN_DELAY,
     metricsToken: e.METRICS_TOKEN,
     playground: e.NODE_ENV === 'production' ? 'off' : e.PLAYGROUND,
+    bus: e.BUS !== 'auto' ? e.BUS : e.DATABASE_URL || e.WORKERS > 1 ? 'postgres' : 'off',
+    busChannel: e.BUS_CHANNEL,
+    busCheckIntervalMs: e.BUS_CHECK_INTERVAL,
+    workers: e.WORKERS,
   };
 }
 

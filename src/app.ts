@@ -45,7 +45,7 @@ import { webhookNotifications } from './notifications/offline-notifications.js';
 import type pg from 'pg';
 import { healthRoutes, within } from './transport/health.js';
 import { createHttpTransport } from './transport/http.js';
-import { createMetrics, metricsRoute, observeSends, timeHttpRequests } from './transport/metrics.js';
+import { createMetrics, metricsRoute, observeSends, timeHttpRequests, type MetricsAggregation } from './transport/metrics.js';
 import { clientAddressOf } from './transport/client-address.js';
 import { OriginPolicy } from './transport/origin-policy.js';
 import { createWsTransport } from './transport/ws.js';
@@ -62,6 +62,10 @@ export interface AppOptions {
    * between processes (tests prove with it that what is published is plain data). Default off.
    */
   serializeStreamEvents?: boolean;
+  /** The message of the line logged once the port is bound. Default `Parley is listening` (a cluster worker's differs). */
+  listeningMessage?: string;
+  /** What GET /metrics serves instead of this app's registry alone (a cluster worker: every worker's sum). Default none. */
+  aggregateMetrics?: MetricsAggregation;
 }
 
 /** A started server. */
@@ -211,7 +215,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       origins,
       clientAddressOf: clientAddress,
       bodyLimit: config.httpBodyLimit,
-      operationalRoutes: [healthRoutes(readiness), metricsRoute(metrics, config.metricsToken)],
+      operationalRoutes: [healthRoutes(readiness), metricsRoute(metrics, config.metricsToken, options.aggregateMetrics?.(metrics.registry))],
       timeRequests: timeHttpRequests(metrics),
     });
     const ws = createWsTransport({
@@ -247,7 +251,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     });
     const { port } = http.httpServer.address() as AddressInfo;
     const url = `http://${config.urlHost}:${port}/graphql`;
-    log.info({ url, subscriptions: url.replace(/^http/, 'ws'), database: database.description }, 'Parley is listening');
+    log.info({ url, subscriptions: url.replace(/^http/, 'ws'), database: database.description }, options.listeningMessage ?? 'Parley is listening');
 
     const beginStopping = () => {
       log.info('stopping');

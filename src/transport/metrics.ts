@@ -93,19 +93,36 @@ export function timeHttpRequests(metrics: Metrics): express.RequestHandler {
   };
 }
 
+/** Produces the text GET /metrics answers with. */
+export type MetricsText = () => Promise<string>;
+
 /**
- * `GET /metrics` in the Prometheus text format. With a token, a request without `Authorization: Bearer <token>`
- * gets 401.
+ * Given an app's own registry, what GET /metrics answers with instead of it alone: in cluster mode, the sum over
+ * every worker (src/cluster/worker.ts).
  */
-export function metricsRoute(metrics: Metrics, token: string | undefined): express.Router {
+export type MetricsAggregation = (local: Registry) => MetricsText;
+
+/**
+ * `GET /metrics` in the Prometheus text format: `text()` when given (cluster mode: every worker's sum), else this
+ * app's registry. With a token, a request without `Authorization: Bearer <token>` gets 401. When `text()` fails
+ * the answer is 503 `{ status: "unavailable", reason }`.
+ */
+export function metricsRoute(metrics: Metrics, token: string | undefined, text: MetricsText = () => metrics.registry.metrics()): express.Router {
   const router = express.Router();
   router.get('/metrics', async (req, res) => {
     if (token !== undefined && !sameSecret(req.headers.authorization ?? '', `Bearer ${token}`)) {
       res.status(401).set('www-authenticate', 'Bearer').json({ status: 'unauthorized', reason: 'METRICS_TOKEN required' });
       return;
     }
-    const text = await metrics.registry.metrics();
-    res.set('content-type', metrics.registry.contentType).set('cache-control', 'no-store').send(text);
+    res.set('cache-control', 'no-store');
+    let body: string;
+    try {
+      body = await text();
+    } catch (error) {
+      res.status(503).json({ status: 'unavailable', reason: error instanceof Error ? error.message : String(error) });
+      return;
+    }
+    res.set('content-type', metrics.registry.contentType).send(body);
   });
   return router;
 }

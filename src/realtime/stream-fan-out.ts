@@ -15,13 +15,17 @@ interface Stream<TEvent extends Sequenced> {
   earlyTimer: NodeJS.Timeout | undefined;
 }
 
-export interface StreamFanOutOptions {
+export interface StreamFanOutOptions<TEvent> {
   /**
    * How long an event that arrives ahead of an earlier seq waits for it (publishers on different connections may
    * publish in another order than they committed). Put back in order, each live event carries the state as of its
    * own seq; after the grace the subscribers fill the gap from the log. Default 50 ms.
    */
   reorderGraceMs?: number;
+  /**
+   * Called once an event's payloads have been handed to every live subscriber's socket (commit-to-socket latency).
+   */
+  onFannedOut?: (event: TEvent) => void;
 }
 
 /**
@@ -38,9 +42,21 @@ export class StreamFanOut<TEvent extends Sequenced> {
 
   constructor(
     private readonly bus: StreamEventBus<TEvent>,
-    options: StreamFanOutOptions = {},
+    private readonly options: StreamFanOutOptions<TEvent> = {},
   ) {
     this.reorderGraceMs = options.reorderGraceMs ?? 50;
+  }
+
+  /**
+   * The lowest seq the stream's live subscribers have handled (undefined: none is live): where a bus between
+   * processes starts healing a stream it has not seen an event of yet.
+   */
+  lowestLiveSeq(key: string): number | undefined {
+    let lowest: number | undefined;
+    for (const subscriber of this.streams.get(key)?.subscribers ?? []) {
+      if (subscriber.state === 'live' && (lowest === undefined || subscriber.lastSeq < lowest)) lowest = subscriber.lastSeq;
+    }
+    return lowest;
   }
 
   /**
@@ -104,7 +120,7 @@ export class StreamFanOut<TEvent extends Sequenced> {
         nextSeq: undefined,
         early: new Map(),
         earlyTimer: undefined,
-        stopListening: this.bus.subscribe(key, (event) => this.arrived(created, event)),
+        stopListening: this.bus.subscribe(key, (event) => this.arrived(key, created, event)),
       };
       stream = created;
       this.streams.set(key, stream);
@@ -125,8 +141,17 @@ export class StreamFanOut<TEvent extends Sequenced> {
   }
 
   /** Takes an event from the bus: in seq order into the stream's pipeline, or held briefly when it came early. */
-  private arrived(stream: Stream<TEvent>, event: TEvent): void {
-    const { seq } = event;
+  private arrived(key: string, stream: Stream<TEvent>, event: TEvent): void {
+    const { seq, skipTo } = event;
+    if (skipTo !== undefined) {
+      // A resync: what it skips will not come; anything held up to it goes on first, so nothing waits for it.
+      for (const held of [...stream.early.keys()].sort((a, b) => a - b)) {
+        if (held > skipTo) break;
+        this.enqueue(stream, stream.early.get(held)!);
+        stream.early.delete(held);
+      }
+      stream.nextSeq = Math.max(stream.nextSeq ?? 0, skipTo + 1);
+    }
     if (seq === undefined || stream.nextSeq === undefined || seq <= stream.nextSeq) {
       this.enqueue(stream, event);
       return;
@@ -134,7 +159,7 @@ export class StreamFanOut<TEvent extends Sequenced> {
     stream.early.set(seq, event);
     // After the grace, one more turn of the event loop: when the loop was busy, the missing event's commit may be
     // waiting to be read, and timers run before I/O.
-    stream.earlyTimer ??= setTimeout(() => setImmediate(() => this.releaseEarly(stream)), this.reorderGraceMs);
+    stream.earlyTimer ??= setTimeout(() => setImmediate(() => void this.releaseEarly(key, stream)), this.reorderGraceMs);
   }
 
   /** Queues an event for the pipeline, then any held events it makes consecutive. */
@@ -153,9 +178,28 @@ export class StreamFanOut<TEvent extends Sequenced> {
     if (!stream.draining) void this.drain(stream);
   }
 
-  /** The grace is over: the held events go on in seq order; subscribers fill what is missing from the log. */
-  private releaseEarly(stream: Stream<TEvent>): void {
-    stream.earlyTimer = undefined;
+  /**
+   * The grace is over. The stream's log fills what is still missing before the first held event, read once for all
+   * subscribers (a gap a bus between processes lost a hint for, or a publisher that failed after its commit); then
+   * the held events go on in seq order. Whatever the read did not cover, each subscriber fills from the log itself.
+   */
+  private async releaseEarly(key: string, stream: Stream<TEvent>): Promise<void> {
+    if (stream.early.size === 0) {
+      stream.earlyTimer = undefined;
+      return;
+    }
+    const first = Math.min(...stream.early.keys());
+    const log = stream.subscribers.values().next().value?.options.log;
+    if (log && stream.nextSeq !== undefined && first > stream.nextSeq) {
+      try {
+        const missing = await log.readAfter(stream.nextSeq - 1, Math.min(first - stream.nextSeq, 1000));
+        for (const event of missing) if (event.seq !== undefined && event.seq < first) stream.early.set(event.seq, event);
+      } catch {
+        // the subscribers read it themselves
+      }
+    }
+    stream.earlyTimer = undefined; // kept until now, so no second release starts during the read
+    if (this.streams.get(key) !== stream) return;
     const held = [...stream.early.keys()].sort((a, b) => a - b);
     for (const seq of held) {
       const event = stream.early.get(seq);
@@ -171,6 +215,7 @@ export class StreamFanOut<TEvent extends Sequenced> {
       for (let event = stream.queue.shift(); event !== undefined; event = stream.queue.shift()) {
         this.counters.events++;
         await this.fanOut(stream, event);
+        this.options.onFannedOut?.(event);
       }
     } finally {
       stream.draining = false;

@@ -4,6 +4,11 @@
  */
 export interface Sequenced {
   readonly seq?: number | undefined;
+  /**
+   * Set on an ephemeral event that moves its subscribers past this seq without the events before it (the resync a
+   * process sends when it fell more than the replay limit behind): delivered once to each subscriber not past it yet.
+   */
+  readonly skipTo?: number | undefined;
 }
 
 /** What to do with one event for one subscriber: deliver it, skip it, or end the subscription with the error. */
@@ -91,7 +96,7 @@ export class StreamSubscriber<TEvent extends Sequenced> {
       if (this.state !== 'ended') this.pending.push(event);
       return false;
     }
-    if (event.seq === undefined) return this.accepts(event);
+    if (event.seq === undefined) return this.skippedTo(event) && this.accepts(event);
     if (event.seq <= this.lastSeq) return false;
     if (event.seq === this.lastSeq + 1) {
       this.lastSeq = event.seq;
@@ -132,6 +137,14 @@ export class StreamSubscriber<TEvent extends Sequenced> {
     }
   }
 
+  /** False for a `skipTo` event this subscriber is already past; otherwise moves past what it skips. */
+  private skippedTo(event: TEvent): boolean {
+    if (event.skipTo === undefined) return true;
+    if (event.skipTo <= this.lastSeq) return false;
+    this.lastSeq = event.skipTo;
+    return true;
+  }
+
   /** Stops delivery and tells the sink; later calls do nothing. */
   end(error?: unknown): void {
     if (this.stop()) this.sink.end(error);
@@ -164,7 +177,7 @@ export class StreamSubscriber<TEvent extends Sequenced> {
           return;
         }
         if (event.seq === undefined) {
-          if (this.accepts(event)) await this.sink.deliver(event);
+          if (this.skippedTo(event) && this.accepts(event)) await this.sink.deliver(event);
         } else if (event.seq === this.lastSeq + 1) {
           this.lastSeq = event.seq;
           if (this.accepts(event)) await this.sink.deliver(event);

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import express from 'express';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { BusCounters } from '../realtime/bus/bus-counters.js';
 import type { FanOutCounters } from '../realtime/fan-out-counters.js';
 
 /** What the metrics read at scrape time; each is asked only when /metrics is requested. */
@@ -10,6 +11,8 @@ export interface MetricSources {
   /** Live subscriptions by stream kind (`room`, `inbox`). */
   subscriptions(): Record<string, number>;
   counters: FanOutCounters;
+  /** The bus between processes (undefined: BUS=off). */
+  bus?: (() => { counters: BusCounters; listening: boolean }) | undefined;
   /** The database pool: connections open, idle, and requests waiting for one. */
   pool(): { total: number; idle: number; waiting: number };
 }
@@ -21,6 +24,8 @@ export interface Metrics {
   httpRequestSeconds: Histogram<'method' | 'status'>;
   /** Time of `sendMessage` from the service call to its acknowledgement (the stored message). */
   sendSeconds: Histogram<'outcome'>;
+  /** From an event's timestamp (its transaction's) to its frames handed to every live room subscriber's socket. */
+  commitToSocketSeconds: Histogram;
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
@@ -73,7 +78,35 @@ export function createMetrics(sources: MetricSources): Metrics {
     buckets: LATENCY_BUCKETS,
     registers: [registry],
   });
-  return { registry, httpRequestSeconds, sendSeconds };
+  const commitToSocketSeconds = new Histogram({
+    name: 'parley_commit_to_socket_seconds',
+    help: "Room events, from the event's transaction timestamp to its frames handed to every live subscriber's socket in this process (through the bus for events of other processes).",
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  if (sources.bus) busMetrics(registry, sources.bus);
+  return { registry, httpRequestSeconds, sendSeconds, commitToSocketSeconds };
+}
+
+function busMetrics(registry: Registry, bus: () => { counters: BusCounters; listening: boolean }): void {
+  const fromBus = (name: string, help: string, read: (c: BusCounters) => number) =>
+    new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(read(bus().counters)); } });
+  fromBus('parley_bus_messages_sent_total', 'Hints and ephemeral events this process sent to the others.', (c) => c.sent);
+  fromBus('parley_bus_messages_received_total', 'Hints and ephemeral events received from other processes.', (c) => c.received);
+  fromBus('parley_bus_send_failures_total', 'Bus messages that could not be sent (receivers heal persisted ones from the logs).', (c) => c.sendFailures);
+  fromBus('parley_bus_gaps_healed_total', 'Log reads that found events the bus had not brought (lost hints healed).', (c) => c.gapsHealed);
+  fromBus('parley_bus_events_healed_total', 'Events read from the logs by gap healing.', (c) => c.eventsHealed);
+  fromBus('parley_bus_checks_total', 'Comparisons of every followed stream with its latest seq (periodic and after a reconnect).', (c) => c.checks);
+  fromBus('parley_bus_resyncs_total', 'Streams found more than REPLAY_LIMIT behind, whose subscribers were told to resync.', (c) => c.resyncs);
+  new Gauge({ name: 'parley_bus_listening', help: '1 while the bus listening connection is up.', registers: [registry], collect() { this.set(bus().listening ? 1 : 0); } });
+}
+
+/** Observes commit-to-socket latency of persisted room events (the fan-out's `onFannedOut`). */
+export function observeCommitToSocket(metrics: Metrics): (event: { at?: Date; seq?: number | undefined }) => void {
+  return (event) => {
+    if (event.seq === undefined || !(event.at instanceof Date)) return;
+    metrics.commitToSocketSeconds.observe(Math.max(0, Date.now() - event.at.getTime()) / 1000);
+  };
 }
 
 /** Times each send into the send latency histogram, by outcome (MessagesService's `observeSend`). */

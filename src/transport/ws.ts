@@ -93,6 +93,11 @@ export interface WsTransport {
   socketCount(): number;
   /** Whether the user has an authenticated socket open on this transport now (offline notifications ask). */
   isConnected(userId: string): boolean;
+  /**
+   * The user's tokens were revoked (sign-out, password change, account deletion; in this process or another): closes
+   * the user's sockets with 4403, except one renewing its credentials in this process.
+   */
+  signedOut(userId: string): void;
 }
 
 /**
@@ -115,7 +120,6 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     verifyClient: (info, allow) => allow(options.origins.allowsUpgrade(info.req.headers.origin, info.req.headers.host), 403, 'Origin not allowed'),
   });
   const sessions = new SocketSessions(options.authenticator, options.maxSocketsPerUser, options.clock ?? systemClock, options.services.presence);
-  options.services.users.onSignOut((userId) => sessions.signedOut(userId));
   const tooManyOperations = (state: SocketState, including: number) =>
     (state.direct?.size ?? 0) + Object.keys(state.protocol?.subscriptions ?? {}).length + including > options.maxOperationsPerSocket;
   const operationLimitError = () =>
@@ -151,7 +155,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
         return false;
       }
       if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false; // gone while authenticating
-      if (!sessions.admit(ctx.extra, auth)) return false; // over the user's socket cap: closed with 1008
+      if (!(await sessions.admit(ctx.extra, auth))) return false; // over the user's socket cap (closed with 1008), or gone
       ctx.extra.perSubscriberDelivery = !options.production && ctx.connectionParams?.['parleyDelivery'] === 'per-subscriber';
       ctx.extra.protocol = ctx;
       return true;
@@ -273,6 +277,7 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     restarting: () => void (goodbye = { code: SERVICE_RESTART_CLOSE_CODE, reason: 'Service restart: reconnect and resume from your last cursor' }),
     socketCount: () => wss.clients.size,
     isConnected: (userId) => sessions.isConnected(userId),
+    signedOut: (userId) => sessions.signedOut(userId),
   };
 }
 

@@ -14,6 +14,7 @@ describe('several processes on one database (BUS=postgres)', () => {
   let group: ProcessGroup;
   let a: TestServer;
   let b: TestServer;
+  let c: TestServer;
   let silent: TestServer;
   const sockets: TestWsClient[] = [];
   const follow = (server: TestServer, user: TestUser, roomId: string, after?: string): EventFollower => {
@@ -41,6 +42,7 @@ describe('several processes on one database (BUS=postgres)', () => {
     group = await startProcessGroup();
     a = await group.start({ BUS: 'postgres', BUS_CHECK_INTERVAL: '1h' });
     b = await group.start({ BUS: 'postgres', BUS_CHECK_INTERVAL: '1h' });
+    c = await group.start({ BUS: 'postgres', BUS_CHECK_INTERVAL: '1h' });
     silent = await group.start({ BUS: 'off' });
   });
   after(async () => {
@@ -48,7 +50,7 @@ describe('several processes on one database (BUS=postgres)', () => {
     await group.stop();
   });
 
-  it('delivers messages sent through either process to subscribers on both, each once and in seq order', async () => {
+  it('delivers messages sent through any of three processes to subscribers on all three, each once and in seq order', async () => {
     const alice = await signUp(a);
     const bob = await signUp(a);
     const carol = await signUp(a);
@@ -56,8 +58,9 @@ describe('several processes on one database (BUS=postgres)', () => {
     const room = await roomWithMembers(alice, [bob, carol, dave]);
     const onA = follow(a, carol, room.id);
     const onB = follow(b, dave, room.id);
-    const start = await waitUntilAllLive([onA, onB], alice, room.id);
-    // Two senders on two processes at once: their events interleave in the log as their commits did.
+    const onC = follow(c, dave, room.id);
+    const start = await waitUntilAllLive([onA, onB, onC], alice, room.id);
+    // Senders on three processes at once: their events interleave in the log as their commits did.
     const sent = await Promise.all([
       (async () => {
         const seqs = [];
@@ -69,18 +72,22 @@ describe('several processes on one database (BUS=postgres)', () => {
         for (let i = 0; i < 30; i++) seqs.push((await send(b, bob, room.id, `b${i}`)).seq);
         return seqs;
       })(),
+      (async () => {
+        const seqs = [];
+        for (let i = 0; i < 30; i++) seqs.push((await send(c, carol, room.id, `c${i}`)).seq);
+        return seqs;
+      })(),
     ]);
     const last = Math.max(...sent.flat());
-    assert.equal(last, start + 60);
-    for (const follower of [onA, onB]) {
+    assert.equal(last, start + 90);
+    for (const follower of [onA, onB, onC]) {
       const events = await eventsUntil(follower, last);
       assert.deepEqual(
         events.map((event) => event.seq),
-        Array.from({ length: 60 }, (_, i) => start + 1 + i),
+        Array.from({ length: 90 }, (_, i) => start + 1 + i),
       );
+      assert.equal(follower.sub.results.size, 0);
     }
-    assert.equal(onA.sub.results.size, 0);
-    assert.equal(onB.sub.results.size, 0);
   });
 
   it('resumes through another process from a cursor given by the first', async () => {
@@ -149,8 +156,8 @@ describe('several processes on one database (BUS=postgres)', () => {
     assert.equal((await eventsUntil(onB, next.seq))[0]!.seq, next.seq);
   });
 
-  it('heals a lost hint at the periodic check, and tells subscribers more than REPLAY_LIMIT behind to resync', async () => {
-    const checked = await group.start({ BUS: 'postgres', BUS_CHECK_INTERVAL: '200ms', REPLAY_LIMIT: '5' });
+  it('heals a lost hint at the periodic check, and counts it', async () => {
+    const checked = await group.start({ BUS: 'postgres', BUS_CHECK_INTERVAL: '200ms' });
     const alice = await signUp(a);
     const bob = await signUp(a);
     const room = await roomWithMembers(alice, [bob]);
@@ -158,12 +165,34 @@ describe('several processes on one database (BUS=postgres)', () => {
     const start = await waitUntilAllLive([follower], alice, room.id);
     const quiet = await send(silent, alice, room.id, 'no hint');
     assert.equal((await eventsUntil(follower, quiet.seq, 5000))[0]!.seq, start + 1);
-    let last = quiet.seq;
-    for (let i = 0; i < 8; i++) last = (await send(silent, alice, room.id, `burst ${i}`)).seq;
+    const live = await send(a, alice, room.id, 'live again');
+    assert.equal((await follower.next(5000)).seq, live.seq);
+    const metrics = await (await fetch(checked.url.replace(/\/graphql$/, '/metrics'))).text();
+    const figure = (name: string) => Number(new RegExp(`^${name} (\\d+)`, 'm').exec(metrics)?.[1]);
+    assert.ok(figure('parley_bus_gaps_healed_total') >= 1, 'the healed gap is counted');
+    assert.ok(figure('parley_bus_checks_total') >= 1);
+    assert.equal(figure('parley_bus_listening'), 1);
+    assert.ok(figure('parley_bus_messages_received_total') >= 1);
+    assert.match(metrics, /^parley_commit_to_socket_seconds_count [1-9]/m);
+  });
+
+  it('tells subscribers of a stream more than REPLAY_LIMIT behind to resync, then goes on live', async () => {
+    const limited = await group.start({ BUS: 'postgres', BUS_CHECK_INTERVAL: '1h', REPLAY_LIMIT: '5' });
+    const alice = await signUp(a);
+    const bob = await signUp(a);
+    const room = await roomWithMembers(alice, [bob]);
+    const follower = follow(limited, bob, room.id);
+    await waitUntilAllLive([follower], alice, room.id);
+    let last = 0;
+    for (let i = 0; i < 8; i++) last = (await send(silent, alice, room.id, `unheard ${i}`)).seq;
+    // The listening connections are cut: on reconnect every process compares its streams with their logs.
+    await limited.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'parley-bus-listen' AND datname = current_database()");
     const resync = await follower.next(5000);
     assert.equal(resync.__typename, 'ResyncRequired');
     assert.equal(resync.__typename === 'ResyncRequired' && resync.lastSeq, last);
     const live = await send(a, alice, room.id, 'after the resync');
     assert.equal((await follower.next(5000)).seq, live.seq);
+    const metrics = await (await fetch(limited.url.replace(/\/graphql$/, '/metrics'))).text();
+    assert.match(metrics, /^parley_bus_resyncs_total 1$/m);
   });
 });

@@ -20,7 +20,7 @@ import { MessagesService } from './domain/messages.service.js';
 import { SearchIndexer } from './domain/search-indexer.js';
 import { PresenceService } from './domain/presence.service.js';
 import { RoomMembersService } from './domain/room-members.js';
-import { RateLimits } from './domain/rate-limits.js';
+import { RateLimits, sweepExpiredRateLimits } from './domain/rate-limits.js';
 import { ReactionsService } from './domain/reactions.service.js';
 import { ReadStateService } from './domain/read-state.service.js';
 import type { DeliveredRoomEvent, RoomEvent, RoomEvents } from './domain/room-events.js';
@@ -33,10 +33,18 @@ import { createErrorFormatter } from './graphql/errors.js';
 import { buildSchema } from './graphql/schema.js';
 import { createLogger, type Logger } from './logger.js';
 import { InProcessStreamEventBus, SerializingStreamEventBus, type StreamEventBus } from './realtime/stream-event-bus.js';
-import { roomStream, userStream } from './realtime/stream-keys.js';
+import { roomStream, SIGNED_OUT_STREAM, userStream } from './realtime/stream-keys.js';
+import { CrossProcessStreamEventBus } from './realtime/bus/cross-process-stream-bus.js';
+import { busTransportFor } from './realtime/bus/bus-transport-for.js';
+import { streamLogs } from './domain/stream-logs.js';
+import type { DataSource } from 'typeorm';
 import { InboxService } from './domain/inbox.service.js';
 import { RoomActivity } from './domain/room-activity.js';
-import { InProcessPresenceStore } from './realtime/presence-store.js';
+import { InProcessPresenceStore, type PresenceStore } from './realtime/presence-store.js';
+import { PostgresPresenceState } from './realtime/postgres-presence-state.js';
+import { RedisPresenceState } from './realtime/redis-presence-state.js';
+import { SharedPresenceStore } from './realtime/shared-presence-store.js';
+import type { PresenceChange } from './domain/presence.js';
 import type { FanOutCounters } from './realtime/fan-out-counters.js';
 import { StreamFanOut } from './realtime/stream-fan-out.js';
 import type { DeliveredUserEvent, UserEvent, UserEvents } from './domain/user-events.js';
@@ -45,7 +53,7 @@ import { webhookNotifications } from './notifications/offline-notifications.js';
 import type pg from 'pg';
 import { healthRoutes, within } from './transport/health.js';
 import { createHttpTransport } from './transport/http.js';
-import { createMetrics, metricsRoute, observeSends, timeHttpRequests, type MetricsAggregation } from './transport/metrics.js';
+import { createMetrics, metricsRoute, observeCommitToSocket, observeSends, timeHttpRequests, type MetricsAggregation } from './transport/metrics.js';
 import { clientAddressOf } from './transport/client-address.js';
 import { OriginPolicy } from './transport/origin-policy.js';
 import { createWsTransport } from './transport/ws.js';
@@ -134,15 +142,27 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     }
 
     const tokens = new TokenService(await resolveJwtSecret(config), config.jwtTtlSeconds);
-    // One bus for every stream: rooms' logs and users' own logs, published after commit.
-    const bus = options.serializeStreamEvents ? new SerializingStreamEventBus<RoomEvent | UserEvent>() : new InProcessStreamEventBus<RoomEvent | UserEvent>();
+    // One bus for every stream: rooms' logs and users' own logs, published after commit; between processes too when
+    // BUS is on (see crossProcessBus).
+    const crossProcess = config.bus === 'off' ? undefined : crossProcessBus(config, database.url, dataSource, log);
+    const bus: StreamEventBus<BusEvent> =
+      crossProcess ?? (options.serializeStreamEvents ? new SerializingStreamEventBus<BusEvent>() : new InProcessStreamEventBus<BusEvent>());
     const events: RoomEvents = { publish: (roomId, event) => bus.publish(roomStream(roomId), event) };
     const userEvents: UserEvents = { publish: (userId, event) => bus.publish(userStream(userId), event) };
+    // RoomActivity is worked out in each process for its own inboxes, from room events every process hears.
+    const localUserEvents: UserEvents = crossProcess ? { publish: (userId, event) => crossProcess.publishHere(userStream(userId), event) } : userEvents;
     const clock = options.clock ?? systemClock;
+    const commitToSocket = { observe: (_event: { at?: Date; seq?: number | undefined }) => {} }; // set once metrics exist
     // The same fan-out code for both kinds of stream; each follows only its own kind, so sees only its events.
-    const fanOut = new StreamFanOut<DeliveredRoomEvent>(bus as StreamEventBus<RoomEvent>);
+    const fanOut = new StreamFanOut<DeliveredRoomEvent>(bus as StreamEventBus<RoomEvent>, { onFannedOut: (event) => commitToSocket.observe(event) });
     const inboxFanOut = new StreamFanOut<DeliveredUserEvent>(bus as StreamEventBus<UserEvent>);
-    const roomActivity = new RoomActivity(bus, userEvents, clock, config.inboxActivityThrottleMs, log);
+    const roomActivity = new RoomActivity(bus, localUserEvents, clock, config.inboxActivityThrottleMs, log);
+    if (crossProcess) {
+      crossProcess.addPositions((stream) => fanOut.lowestLiveSeq(stream));
+      crossProcess.addPositions((stream) => inboxFanOut.lowestLiveSeq(stream));
+      await crossProcess.start();
+      cleanups.push(() => crossProcess.stop());
+    }
     const notifications: MessageNotifications = config.notifyWebhook
       ? webhookNotifications(config.notifyWebhook, dataSource, log, (userId) => ws.isConnected(userId), cleanups) // ws: created below, asked only after a send
       : noMessageNotifications;
@@ -150,18 +170,21 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       sockets: () => ws.socketCount(), // ws: created below, read only at scrape time
       subscriptions: () => ({ room: fanOut.totalSubscribers(), inbox: inboxFanOut.totalSubscribers() }),
       counters: fanOut.counters,
+      bus: crossProcess ? () => ({ counters: crossProcess.counters, listening: crossProcess.listening() }) : undefined,
       pool: () => {
         const pool = (dataSource.driver as unknown as { master?: pg.Pool }).master;
         return { total: pool?.totalCount ?? 0, idle: pool?.idleCount ?? 0, waiting: pool?.waitingCount ?? 0 };
       },
     });
-    const limits = createRateLimits(config, log, cleanups);
+    commitToSocket.observe = observeCommitToSocket(metrics);
+    const limits = createRateLimits(config, dataSource, log, cleanups);
     const passwords = new PasswordHasher();
     const users = new UsersService(dataSource, passwords, tokens, limits);
     // Fills in the search vectors sends leave out; stopped (waiting for a batch in flight) before the pool closes.
     const searchIndexer = new SearchIndexer(dataSource, clock, { delayMs: config.searchIndexDelayMs, intervalMs: config.searchIndexIntervalMs }, log);
     searchIndexer.start();
     cleanups.push(() => searchIndexer.stop());
+    const presenceStore = await createPresenceStore(config, dataSource, bus as unknown as StreamEventBus<PresenceChange>, log, cleanups);
     const services: Services = {
       users,
       rooms: new RoomsService(dataSource, events, limits, userEvents),
@@ -170,7 +193,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       readState: new ReadStateService(dataSource, events, clock),
       typing: new TypingService(dataSource, events, clock),
       roomStream: new RoomStreamService(dataSource, fanOut, { replayLimit: config.replayLimit }),
-      presence: new PresenceService(dataSource, new InProcessPresenceStore(), clock, { offlineGraceMs: config.presenceOfflineGraceMs, throttleMs: config.presenceThrottleMs }, log),
+      presence: new PresenceService(dataSource, presenceStore, clock, { offlineGraceMs: config.presenceOfflineGraceMs, throttleMs: config.presenceThrottleMs }, log),
       accounts: new AccountsService(dataSource, passwords, tokens, limits, users, new AccountErasure(dataSource, events, userEvents)),
       directory: new DirectoryService(dataSource, limits),
       directRooms: new DirectRoomsService(dataSource, limits, userEvents),
@@ -189,7 +212,13 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     services.blocks.onChange((blockerId, blockedId, blocked) => services.presence.blockChanged(blockerId, blockedId, blocked));
     const external = config.externalIdentity ? new ExternalTokenVerifier(config.externalIdentity) : undefined;
     const authenticator = new Authenticator(tokens, users, {}, external);
-    users.onSignOut((userId) => authenticator.forgetUser(userId));
+    // A sign-out (or password change, or deletion) in any process closes the user's sockets and drops cached tokens in all.
+    users.onSignOut((userId) => bus.publish(SIGNED_OUT_STREAM, { kind: 'SIGNED_OUT', userId } as unknown as BusEvent));
+    bus.subscribe(SIGNED_OUT_STREAM, (event) => {
+      const { userId } = event as unknown as { userId: string };
+      authenticator.forgetUser(userId);
+      ws.signedOut(userId); // ws: created below, before any request can sign out
+    });
     const schema = buildSchema();
     const production = config.nodeEnv === 'production';
     const formatError = createErrorFormatter(log, { hideSuggestions: production });
@@ -198,6 +227,7 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 
     const readiness = async (): Promise<string | undefined> => {
       if (lifecycle.state !== 'running') return 'draining';
+      if (crossProcess && !crossProcess.listening()) return `bus unreachable: not listening on ${config.bus}`;
       try {
         await within(dataSource.query('SELECT 1'), READY_QUERY_TIMEOUT_MS, 'the database');
         return undefined;
@@ -306,12 +336,74 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 }
 
 
-/** The abuse limits: off, in memory, or in Redis (REDIS_URL) with a connection closed on stop. */
-function createRateLimits(config: Config, log: Logger, cleanups: (() => Promise<void>)[]): RateLimits {
+/**
+ * The abuse limits: off; in Redis (REDIS_URL) with a connection closed on stop; in PostgreSQL when processes share
+ * the database without Redis (BUS on); in this process's memory otherwise.
+ */
+function createRateLimits(config: Config, dataSource: DataSource, log: Logger, cleanups: (() => Promise<void>)[]): RateLimits {
   if (!config.rateLimits) return RateLimits.off();
-  if (!config.redisUrl) return RateLimits.create(config.rateLimits);
-  const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-  redis.on('error', (error: Error) => log.warn({ err: error }, 'Redis unavailable: rate limits fall back to this process'));
-  cleanups.push(async () => void redis.disconnect());
-  return RateLimits.create(config.rateLimits, { redis, keyPrefix: config.rateLimitKeyPrefix });
+  if (config.redisUrl) {
+    const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    redis.on('error', (error: Error) => log.warn({ err: error }, 'Redis unavailable: rate limits fall back to this process'));
+    cleanups.push(async () => void redis.disconnect());
+    return RateLimits.create(config.rateLimits, { redis, keyPrefix: config.rateLimitKeyPrefix });
+  }
+  if (config.bus === 'off') return RateLimits.create(config.rateLimits);
+  const pool = (dataSource.driver as unknown as { master: pg.Pool }).master;
+  const stopSweeping = sweepExpiredRateLimits(pool);
+  cleanups.push(async () => stopSweeping());
+  return RateLimits.create(config.rateLimits, { postgres: pool, keyPrefix: config.rateLimitKeyPrefix });
+}
+
+/**
+ * Presence and the per-user socket cap: in this process when BUS is off (one process, no extra cost); otherwise
+ * shared by every process of the deployment, in Redis when REDIS_URL is set (keys under `<BUS_CHANNEL>:presence:`),
+ * else in PostgreSQL, with changes sent over `bus`. The shared state is left by PresenceService.dispose.
+ */
+async function createPresenceStore(
+  config: Config,
+  dataSource: DataSource,
+  bus: StreamEventBus<PresenceChange>,
+  log: Logger,
+  cleanups: (() => Promise<void>)[],
+): Promise<PresenceStore> {
+  if (config.bus === 'off') return new InProcessPresenceStore();
+  const options = { offlineGraceMs: config.presenceOfflineGraceMs };
+  if (config.redisUrl) {
+    const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+    redis.on('error', (error: Error) => log.warn({ err: error }, 'Redis unavailable: presence and the socket cap let sockets in uncounted'));
+    cleanups.push(async () => void redis.disconnect());
+    await redis.connect();
+    return SharedPresenceStore.start(await RedisPresenceState.register(redis, { keyPrefix: config.busChannel }), bus, options, log);
+  }
+  const pool = (dataSource.driver as unknown as { master: pg.Pool }).master;
+  return SharedPresenceStore.start(await PostgresPresenceState.register(pool), bus, options, log);
+}
+
+/** What travels on the bus: room and user events, and the ephemeral control events (sign-outs). */
+type BusEvent = RoomEvent | UserEvent;
+
+/**
+ * The bus between the processes of a deployment (BUS): hints over PostgreSQL LISTEN/NOTIFY or Redis pub/sub, healed
+ * from the logs. A stream more than REPLAY_LIMIT behind gets the resync its subscribers know from resuming.
+ */
+function crossProcessBus(config: Config, databaseUrl: string, dataSource: DataSource, log: Logger): CrossProcessStreamEventBus<BusEvent> {
+  const busLog = log.child({ component: 'bus' });
+  const bus: CrossProcessStreamEventBus<BusEvent> = new CrossProcessStreamEventBus<BusEvent>({
+    transport: busTransportFor({ bus: config.bus as 'postgres' | 'redis', channel: config.busChannel, databaseUrl, redisUrl: config.redisUrl }, busLog, (dropped) => {
+      bus.counters.sendFailures += dropped;
+    }),
+    logs: streamLogs(dataSource),
+    log: busLog,
+    checkIntervalMs: config.busCheckIntervalMs,
+    replayLimit: config.replayLimit,
+    tooFarBehind: (stream, lastSeq) => {
+      const [kind, id] = stream.split(':') as [string, string];
+      const at = new Date();
+      if (kind === 'room') return { kind: 'RESYNC_REQUIRED', roomId: id, at, lastSeq, skipTo: lastSeq } as unknown as BusEvent;
+      if (kind === 'user') return { kind: 'INBOX_RESYNC_REQUIRED', userId: id, at, lastSeq, skipTo: lastSeq } as unknown as BusEvent;
+      return undefined;
+    },
+  });
+  return bus;
 }

@@ -56,35 +56,55 @@ export class PresenceService {
   ) {
     this.rows = inFlightBatchLoader((keys) => loadPresenceRows(db.manager, keys), { maxBatchSize: 5000, collectMs: 10 });
     this.signal = new ThrottledSignal<PresenceStatus>(clock, options.throttleMs, (userId, status) => this.track(this.showInTurn(userId, status)));
+    store.onOrphaned?.((userIds) => {
+      for (const userId of userIds) if (!this.disposed) this.track(this.settle(userId));
+    });
   }
 
-  /** An authenticated socket of the user opened. Ends a running grace period, silently. */
-  connected(userId: string): void {
-    if (this.disposed) return;
+  /**
+   * An authenticated socket of the user opened: counted unless the user has `maxSockets` open already (across every
+   * process of a shared store; 0: no cap), then false and nothing counted. Ends a running grace period, silently.
+   * When the store cannot be reached the socket is let in uncounted (logged): presence and the cap fail open
+   * rather than refusing every connection.
+   */
+  async connected(userId: string, maxSockets = 0): Promise<boolean> {
+    if (this.disposed) return true;
     this.graceTimers.get(userId)?.();
     this.graceTimers.delete(userId);
-    this.track(
-      (async () => {
-        const record = await this.store.connected(userId);
-        // The first socket after the grace period ran out starts afresh: a status set before has lapsed with it.
-        const lapsed = record.goneAt !== null && this.clock.now() - record.goneAt.getTime() >= this.options.offlineGraceMs;
-        if (record.sockets === 1 && record.manual && lapsed) {
-          await this.store.setManual(userId, null);
-        }
-        await this.settle(userId);
-      })(),
-    );
+    let record: PresenceRecord | null;
+    try {
+      record = await this.store.connected(userId, maxSockets);
+    } catch (error) {
+      this.log.warn({ err: error, userId }, 'presence: could not count a socket; it is let in uncounted');
+      return true;
+    }
+    if (!record) return false;
+    if (this.disposed) return true;
+    // The first socket after the grace period ran out starts afresh: a status set before has lapsed with it.
+    const lapsed = record.goneAt !== null && this.clock.now() - record.goneAt.getTime() >= this.options.offlineGraceMs;
+    if (record.sockets === 1 && record.manual && lapsed) {
+      this.track(this.store.setManual(userId, null).then(() => this.settle(userId)));
+    } else {
+      // The record the count came back with is current: the throttle has the status before the socket is acknowledged.
+      this.setSignal(userId, record, statusOf(record, this.clock.now(), this.options.offlineGraceMs));
+    }
+    return true;
   }
 
-  /** An authenticated socket of the user closed. The last one starts the grace period. */
+  /** An authenticated socket of the user closed. The last one (across processes) starts the grace period here. */
   disconnected(userId: string): void {
     if (this.disposed) return;
+    const at = this.clock.now();
     this.track(
       (async () => {
-        const record = await this.store.disconnected(userId, new Date(this.clock.now()));
+        const record = await this.store.disconnected(userId, new Date(at));
         if (record.sockets > 0 || this.disposed) return;
         this.graceTimers.get(userId)?.();
-        const timer = this.clock.schedule(this.options.offlineGraceMs, () => {
+        this.graceTimers.delete(userId);
+        // The period runs from the close, not from when the store answered (a shared store takes a round trip).
+        const left = at + this.options.offlineGraceMs - this.clock.now();
+        if (left <= 0) return this.settle(userId);
+        const timer = this.clock.schedule(left, () => {
           if (this.graceTimers.get(userId) === timer) this.graceTimers.delete(userId);
           this.track(this.settle(userId));
         });
@@ -108,7 +128,7 @@ export class PresenceService {
     const manual = status === 'ONLINE' ? null : record.manual?.status === status ? record.manual : { status, since: new Date(now) };
     const updated = (await this.store.setManual(viewer.id, manual)) ?? record;
     const shown = statusOf(updated, now, this.options.offlineGraceMs);
-    this.signal.set(viewer.id, shown);
+    this.setSignal(viewer.id, updated, shown);
     return presenceIn(shown, updated, now);
   }
 
@@ -227,12 +247,24 @@ export class PresenceService {
       .filter(([, record]) => record.sockets === 0 && record.goneAt && record.manual?.status !== 'OFFLINE')
       .map(([userId, record]) => ({ userId, at: record.goneAt! }));
     await storeLastSeen(this.db.manager, seen).catch((error: unknown) => this.log.warn({ err: error }, 'presence: could not store last seen times at stop'));
+    await this.store.dispose?.().catch((error: unknown) => this.log.warn({ err: error }, 'presence: could not leave the shared presence state'));
   }
 
   /** Hands the status the user's record now calls for to the throttle, which publishes it if it is a change. */
   private async settle(userId: string): Promise<void> {
     const record = (await this.store.current([userId])).get(userId);
-    if (record && !this.disposed) this.signal.set(userId, statusOf(record, this.clock.now(), this.options.offlineGraceMs));
+    if (record && !this.disposed) this.setSignal(userId, record, statusOf(record, this.clock.now(), this.options.offlineGraceMs));
+  }
+
+  /**
+   * Hands `status` to the throttle. With a shared store another process may have published since this one last
+   * did: when what everyone was last shown differs from what this process last sent (and no publish of its own is
+   * in flight), the throttle's memory is stale and is dropped, so an equal value is not mistaken for no change.
+   */
+  private setSignal(userId: string, record: PresenceRecord, status: PresenceStatus): void {
+    const sent = this.signal.lastSent(userId);
+    if (sent !== undefined && record.shown && record.shown.status !== sent && !this.showing.has(userId)) this.signal.forget(userId);
+    this.signal.set(userId, status);
   }
 
   /**
@@ -253,7 +285,8 @@ export class PresenceService {
 
   private async show(userId: string, status: PresenceStatus): Promise<void> {
     const record: PresenceRecord | undefined = (await this.store.current([userId])).get(userId);
-    if (!record || this.disposed) return;
+    // Already what everyone is shown (another process of a shared store may have published it): nothing to send.
+    if (!record || this.disposed || record.shown?.status === status) return;
     const presence = presenceIn(status, record, this.clock.now());
     const warn = (what: string) => (error: unknown) => this.log.warn({ err: error, userId }, `presence: could not ${what}`);
     if (presence.lastSeenAt) await storeLastSeen(this.db.manager, [{ userId, at: presence.lastSeenAt }]).catch(warn('store when the user was last seen'));

@@ -1,7 +1,9 @@
 import type { Redis } from 'ioredis';
+import type { Pool } from 'pg';
 import {
   BurstyRateLimiter,
   RateLimiterMemory,
+  RateLimiterPostgres,
   RateLimiterRedis,
   RateLimiterRes,
   type IRateLimiterOptions,
@@ -32,10 +34,21 @@ export interface RateLimitSettings {
   search: RateLimitRule;
 }
 
+/** Where the counts are kept: this process's memory (default), Redis, or PostgreSQL's `rate_limits` table. */
+export interface RateLimitStore {
+  redis?: Redis;
+  postgres?: Pool;
+  /** Start of every key (Redis key or `rate_limits.key`). Default `parley`. */
+  keyPrefix?: string;
+}
+
+/** The table RateLimiterPostgres uses (created by migration CrossProcessState, not by the library). */
+const POSTGRES_TABLE = 'rate_limits';
+
 /**
- * Abuse limits (rate-limiter-flexible): in memory, or in Redis so that every process of a deployment shares them.
- * A Redis outage falls back to per-process memory limits instead of failing requests. Each check throws
- * RateLimitedError with the seconds until it would pass.
+ * Abuse limits (rate-limiter-flexible): in memory, or in Redis or PostgreSQL so that every process of a deployment
+ * shares them. An outage of the shared store falls back to per-process memory limits instead of failing requests.
+ * Each check throws RateLimitedError with the seconds until it would pass.
  */
 export class RateLimits {
   private constructor(
@@ -55,12 +68,24 @@ export class RateLimits {
     return new RateLimits(null);
   }
 
-  static create(settings: RateLimitSettings, store: { redis?: Redis; keyPrefix?: string } = {}): RateLimits {
+  static create(settings: RateLimitSettings, store: RateLimitStore = {}): RateLimits {
     const prefix = store.keyPrefix ?? 'parley';
     const limiter = (name: string, rule: RateLimitRule, extra: Partial<IRateLimiterOptions> = {}): RateLimiterAbstract => {
       const options = { keyPrefix: `${prefix}:${name}`, points: rule.points, duration: rule.seconds, ...extra };
-      if (!store.redis) return new RateLimiterMemory(options);
-      return new RateLimiterRedis({ ...options, storeClient: store.redis, insuranceLimiter: new RateLimiterMemory(options) });
+      if (store.redis) return new RateLimiterRedis({ ...options, storeClient: store.redis, insuranceLimiter: new RateLimiterMemory(options) });
+      if (store.postgres) {
+        // Expiry times are the processes' clocks (epoch ms): keep the machines of a deployment in time sync.
+        return new RateLimiterPostgres({
+          ...options,
+          storeClient: store.postgres,
+          storeType: 'pool',
+          tableName: POSTGRES_TABLE,
+          tableCreated: true,
+          clearExpiredByTimeout: false, // its timer outlives a stopped server; see sweepExpiredRateLimits
+          insuranceLimiter: new RateLimiterMemory(options),
+        });
+      }
+      return new RateLimiterMemory(options);
     };
     const { send } = settings;
     return new RateLimits({
@@ -130,4 +155,16 @@ async function consume(limiter: RateLimiterAbstract | BurstyRateLimiter, key: st
 
 function limited(result: RateLimiterRes): RateLimitedError {
   return new RateLimitedError(Math.max(1, Math.ceil(result.msBeforeNext / 1000)));
+}
+
+/**
+ * Deletes the `rate_limits` rows that expired over an hour ago, every `intervalMs` (default 5 minutes), as
+ * RateLimiterPostgres would on its own timer; returns the function that stops it. A failure waits for the next turn.
+ */
+export function sweepExpiredRateLimits(pool: Pool, intervalMs = 300_000): () => void {
+  const timer = setInterval(() => {
+    pool.query(`DELETE FROM ${POSTGRES_TABLE} WHERE expire < $1`, [Date.now() - 3_600_000]).catch(() => {});
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
 }

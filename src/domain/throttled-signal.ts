@@ -36,6 +36,11 @@ export class ThrottledSignal<T> {
     return this.states.get(key)?.value;
   }
 
+  /** The value last sent for `key`, if any. */
+  lastSent(key: string): T | undefined {
+    return this.states.get(key)?.sent?.value;
+  }
+
   /** Forgets a key and its pending send: nothing more is sent for it unless it is set again. */
   forget(key: string): void {
     this.states.get(key)?.flush?.();

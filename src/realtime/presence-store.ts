@@ -25,15 +25,19 @@ export interface PresenceRecord {
 }
 
 /**
- * Presence state and its delivery, behind one interface so that a deployment of several processes can keep it in
- * shared storage (a Redis hash per user, a channel per user) without touching its callers: state operations are
- * asynchronous and each one is a single atomic step there (HINCRBY, HSET), `publish` is fire-and-forget like
+ * Presence state and its delivery, behind one interface so that a deployment of several processes keeps it in
+ * shared storage (SharedPresenceStore over PostgreSQL or Redis) without touching its callers: state operations are
+ * asynchronous and each one is a single atomic step there, `publish` is fire-and-forget like
  * StreamEventBus.publish, and a watcher hears every change published after `watch` returns, in publish order per
  * user. The rules (what counts as a transition, the grace period, the throttle) belong to PresenceService.
  */
 export interface PresenceStore {
-  /** Counts one more open socket of the user; resolves to the user's record after the change. */
-  connected(userId: string): Promise<PresenceRecord>;
+  /**
+   * Counts one more open socket of the user, unless the user has `maxSockets` open already (across every process
+   * of a shared store; 0 or absent: no cap), in one atomic step. Resolves to the user's record after the change,
+   * or null when over the cap (nothing counted).
+   */
+  connected(userId: string, maxSockets?: number): Promise<PresenceRecord | null>;
   /** Counts one socket fewer (`at`: now); when none is left, `goneAt` becomes `at`. */
   disconnected(userId: string, at: Date): Promise<PresenceRecord>;
   /** Sets or clears the manual status of a user the store has a record of; resolves to undefined for others. */
@@ -44,6 +48,14 @@ export interface PresenceStore {
   publish(change: PresenceChange): void;
   /** Calls `listener` with every change published for one of `userIds` until the returned function is called. */
   watch(userIds: readonly string[], listener: (change: PresenceChange) => void): Unsubscribe;
+  /**
+   * Registers the one listener told of users whose grace period nobody is timing any more (their last socket went
+   * with a process that stopped without closing it, or the process timing it is gone) and has run out: the
+   * listener settles them (PresenceService publishes OFFLINE). A store of one process has none and never calls it.
+   */
+  onOrphaned?(listener: (userIds: readonly string[]) => void): void;
+  /** Stops the store's own timers and leaves the shared state (called last, before the database pool closes). */
+  dispose?(): Promise<void>;
 }
 
 interface MutableRecord {
@@ -63,9 +75,10 @@ export class InProcessPresenceStore implements PresenceStore {
   private readonly records = new Map<string, MutableRecord>();
   private readonly watchers = new Map<string, Set<(change: PresenceChange) => void>>();
 
-  async connected(userId: string): Promise<PresenceRecord> {
+  async connected(userId: string, maxSockets = 0): Promise<PresenceRecord | null> {
     let record = this.records.get(userId);
     if (!record) this.records.set(userId, (record = { sockets: 0, goneAt: null, manual: null, shown: null, lastChange: null }));
+    if (maxSockets > 0 && record.sockets >= maxSockets) return null;
     record.sockets++;
     return { ...record };
   }

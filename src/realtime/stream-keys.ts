@@ -11,3 +11,11 @@ export function roomStream(roomId: string): StreamKey {
 export function userStream(userId: string): StreamKey {
   return `user:${userId}`;
 }
+
+/** Ephemeral: a user's tokens were revoked (sign-out, password change, deletion); every process closes their sockets. */
+export const SIGNED_OUT_STREAM = 'control:signed-out';
+
+/** A user's presence changes (ephemeral: no seq, no log; see SharedPresenceStore). */
+export function presenceStream(userId: string): `presence:${string}` {
+  return `presence:${userId}`;
+}

@@ -7,9 +7,13 @@ import { ForbiddenError, UnauthenticatedError } from '../domain/errors.js';
 /** Close code for a socket over its user's socket cap: 1008, policy violation. */
 export const TOO_MANY_SOCKETS_CLOSE_CODE = 1008;
 
-/** Told when a user's authenticated sockets open and close (PresenceService). */
+/** Told when a user's authenticated sockets open and close (PresenceService), and keeper of the socket cap. */
 export interface SocketPresence {
-  connected(userId: string): void;
+  /**
+   * Counts an opened socket of the user unless the user has `maxSockets` open already, across every process that
+   * shares the presence state (0: no cap); false when over, nothing counted.
+   */
+  connected(userId: string, maxSockets: number): Promise<boolean>;
   disconnected(userId: string): void;
 }
 
@@ -42,19 +46,26 @@ export class SocketSessions {
     private readonly presence: SocketPresence,
   ) {}
 
-  /** Starts the session of an authenticated socket. False (and the socket closed with 1008) over the cap. */
-  admit(state: SessionState, auth: Authentication): boolean {
+  /**
+   * Starts the session of an authenticated socket. False (and the socket closed with 1008) when the user has
+   * WS_MAX_SOCKETS_PER_USER open already, counted across every process sharing the presence state; false too when
+   * the socket closed while it was being counted.
+   */
+  async admit(state: SessionState, auth: Authentication): Promise<boolean> {
     if (auth.kind === 'user') {
-      const open = this.socketsOfUser.get(auth.viewer.id)?.size ?? 0;
-      if (this.maxSocketsPerUser > 0 && open >= this.maxSocketsPerUser) {
+      const userId = auth.viewer.id;
+      if (!(await this.presence.connected(userId, this.maxSocketsPerUser))) {
         state.socket.close(TOO_MANY_SOCKETS_CLOSE_CODE, `Too many sockets for this user (at most ${this.maxSocketsPerUser})`);
         return false;
       }
-      let sockets = this.socketsOfUser.get(auth.viewer.id);
-      if (!sockets) this.socketsOfUser.set(auth.viewer.id, (sockets = new Set()));
+      if (state.socket.readyState !== state.socket.OPEN) {
+        this.presence.disconnected(userId); // gone while counted: `end` found no session to end
+        return false;
+      }
+      let sockets = this.socketsOfUser.get(userId);
+      if (!sockets) this.socketsOfUser.set(userId, (sockets = new Set()));
       sockets.add(state);
-      state.userId = auth.viewer.id;
-      this.presence.connected(auth.viewer.id);
+      state.userId = userId;
     }
     state.auth = auth;
     this.armExpiry(state);

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { JoinRoomDocument, SignUpDocument } from './__generated__/graphql.js';
 import type { ConnectionStatus, ParleyClient, RoomEvent } from '../src/client/index.js';
-import { eventually, Recorder, roomHistory, statusLog, testClient, within } from './helpers/client-sdk.js';
+import { eventually, Recorder, roomHistory, testClient, within } from './helpers/client-sdk.js';
 import { createRoom, PASSWORD, uniqueName, type TestUser } from './helpers/fixtures.js';
 import { dataOf, HttpClient, postGraphQL } from './helpers/http-client.js';
 import { killLeftovers, openSockets, spawnParley, startNginx, type ParleyProcess, type RunningNginx } from './helpers/nginx.js';
@@ -35,7 +35,8 @@ interface Arrival {
 interface Follower {
   client: ParleyClient;
   arrivals: Recorder<Arrival>;
-  statuses: Recorder<ConnectionStatus>;
+  /** Status changes with the time of each. */
+  statuses: { status: ConnectionStatus; at: number }[];
   /** Client-wide and stream errors: anything here is visible to the app. */
   errors: unknown[];
 }
@@ -48,8 +49,10 @@ async function follow(url: string, user: TestUser, roomId: string): Promise<Foll
     if (event.__typename === 'MessageAdded') arrivals.push({ seq: event.message.seq, body: event.message.body, at: Date.now() });
   };
   const stream = client.roomEvents(roomId, { onEvent, onError: (error) => errors.push(error) });
-  await within(stream.ready, 10_000, 'a follower subscribing through nginx');
-  return { client, arrivals, statuses: statusLog(client), errors };
+  await within(stream.ready, 15_000, 'a follower subscribing through nginx');
+  const statuses = [{ status: client.status, at: Date.now() }];
+  client.onStatus((status) => statuses.push({ status, at: Date.now() }));
+  return { client, arrivals, statuses, errors };
 }
 
 /** A message whose send the server acknowledged. */
@@ -79,12 +82,22 @@ function startSending(client: ParleyClient, roomId: string, prefix: string): Sen
   loop.catch(() => {}); // reported by stop()
   return {
     acknowledged,
-    stop: () => ((stopping = true), within(loop, 15_000, `sender ${prefix} stopping`)),
+    stop: () => ((stopping = true), within(loop, 20_000, `sender ${prefix} stopping`)),
   };
 }
 
 /** The first arrival at a follower of a message handed to the SDK after `since`. */
 const firstSentAfter = (follower: Follower, since: number) => follower.arrivals.items.find((a) => (issuedAt.get(a.body) ?? 0) > since);
+
+/**
+ * For the test's report: the slowest follower's status changes and its first message sent after `since`, in ms
+ * after the fault (`faultAt`).
+ */
+function slowestTimeline(followers: readonly Follower[], since: number, faultAt: number): string {
+  const slowest = followers.reduce((a, b) => (firstSentAfter(a, since)!.at >= firstSentAfter(b, since)!.at ? a : b));
+  const steps = slowest.statuses.filter((s) => s.at >= faultAt).map((s) => `${s.status} +${s.at - faultAt}`);
+  return `slowest follower: ${[...steps, `message +${firstSentAfter(slowest, since)!.at - faultAt}`].join(', ')} ms`;
+}
 
 /** Of `processes`, the one with the most open WebSockets (so that the fault hits as many clients as possible). */
 async function busiest(processes: readonly ParleyProcess[]): Promise<{ victim: ParleyProcess; sockets: number[] }> {
@@ -111,7 +124,7 @@ async function assertEveryAcknowledgedMessageOnceInOrder(
     'the room holds each acknowledged message once',
   );
   const last = acknowledged.at(-1)!.seq;
-  await Promise.all(followers.map((f, i) => f.arrivals.until((a) => a.some((x) => x.seq === last), 10_000, `follower ${i}: seq ${last}`)));
+  await Promise.all(followers.map((f, i) => f.arrivals.until((a) => a.some((x) => x.seq === last), 15_000, `follower ${i}: seq ${last}`)));
   followers.forEach((follower, i) => {
     assert.deepEqual(
       follower.arrivals.items.map((a) => [a.seq, a.body]),
@@ -119,7 +132,8 @@ async function assertEveryAcknowledgedMessageOnceInOrder(
       `follower ${i}: every acknowledged message once, in order`,
     );
     assert.deepEqual(follower.errors, [], `follower ${i}: no error reached the app`);
-    assert.ok(!follower.statuses.items.includes('closed'), `follower ${i}: never closed (${follower.statuses.items.join(' > ')})`);
+    const statuses = follower.statuses.map((s) => s.status);
+    assert.ok(!statuses.includes('closed'), `follower ${i}: never closed (${statuses.join(' > ')})`);
   });
 }
 
@@ -139,7 +153,7 @@ async function warmUp(sender: ParleyClient, roomId: string, followers: readonly 
   const { seq } = await sender.sendMessage({ roomId, body });
   await Promise.all(
     followers.map((f, i) =>
-      f.arrivals.until((a) => a.some((x) => x.body === body), 5_000, `follower ${i}: the warm-up message (sent through one process, followed on either: the cross-process bus)`),
+      f.arrivals.until((a) => a.some((x) => x.body === body), 15_000, `follower ${i}: the warm-up message (sent through one process, followed on either: the cross-process bus)`),
     ),
   );
   return { seq, body };
@@ -169,7 +183,7 @@ describe('SIGTERM to one of two processes behind nginx', () => {
     const warmUpMessage = await warmUp(senderClient, setup.roomId, followers);
 
     const sender = startSending(senderClient, setup.roomId, 'drain');
-    await sender.acknowledged.until((a) => a.length >= 5, 5_000, 'five messages before the drain');
+    await sender.acknowledged.until((a) => a.length >= 5, 15_000, 'five messages before the drain');
 
     const { victim, sockets } = await busiest(setup.processes);
     const survivor = setup.processes.find((p) => p !== victim)!;
@@ -186,13 +200,13 @@ describe('SIGTERM to one of two processes behind nginx', () => {
     await Promise.all(followers.map((f, i) => f.arrivals.until(() => firstSentAfter(f, stoppedAt) !== undefined, 10_000, `follower ${i}: a message sent after the drain`)));
     const recoveryMs = Math.max(...followers.map((f) => firstSentAfter(f, stoppedAt)!.at)) - signalledAt;
     const settled = sender.acknowledged.items.length;
-    await sender.acknowledged.until((a) => a.length >= settled + 3, 5_000, 'three more messages');
+    await sender.acknowledged.until((a) => a.length >= settled + 3, 15_000, 'three more messages');
     await sender.stop();
 
     const acknowledged = [warmUpMessage, ...sender.acknowledged.items];
     await assertEveryAcknowledgedMessageOnceInOrder(new HttpClient(nginx.graphqlUrl, sending!.token), setup.roomId, acknowledged, followers);
-    const reconnected = followers.filter((f) => f.statuses.items.includes('reconnecting')).length;
-    t.diagnostic(`sockets per process before SIGTERM: ${sockets.join(', ')}; followers that reconnected: ${reconnected}/${followers.length}; messages: ${acknowledged.length}; recovery: ${recoveryMs} ms`);
+    const reconnected = followers.filter((f) => f.statuses.some((s) => s.status === 'reconnecting')).length;
+    t.diagnostic(`sockets per process before SIGTERM: ${sockets.join(', ')}; followers that reconnected: ${reconnected}/${followers.length}; messages: ${acknowledged.length}; recovery: ${recoveryMs} ms; ${slowestTimeline(followers, stoppedAt, signalledAt)}`);
     assert.ok(reconnected >= 1, 'some followers were on the drained process and reconnected');
     assert.equal((await fetch(`${survivor.origin}/readyz`)).status, 200);
     assert.ok(recoveryMs < RECOVERY_MS, `recovered ${recoveryMs} ms after SIGTERM (DRAIN_DELAY 300 ms included)`);
@@ -223,7 +237,7 @@ describe('kill -9 of one of two processes behind nginx while 4 senders run and 5
     const warmUpMessage = await warmUp(senderClients[0]!, setup.roomId, followers);
 
     const senders = senderClients.map((client, i) => startSending(client, setup.roomId, `s${i}`));
-    await Promise.all(senders.map((s, i) => s.acknowledged.until((a) => a.length >= 3, 5_000, `sender ${i}: three messages before the kill`)));
+    await Promise.all(senders.map((s, i) => s.acknowledged.until((a) => a.length >= 3, 15_000, `sender ${i}: three messages before the kill`)));
 
     const { victim, sockets } = await busiest(setup.processes);
     assert.ok(Math.max(...sockets) > 0, `clients on the process to kill (${sockets.join(', ')})`);
@@ -236,13 +250,13 @@ describe('kill -9 of one of two processes behind nginx while 4 senders run and 5
     const recoveryMs = Math.max(...followers.map((f) => firstSentAfter(f, killedAt)!.at)) - killedAt;
     assert.equal((await victim.server.waitForExit(5_000)).signal, 'SIGKILL');
     const counts = senders.map((s) => s.acknowledged.items.length);
-    await Promise.all(senders.map((s, i) => s.acknowledged.until((a) => a.length >= counts[i]! + 3, 5_000, `sender ${i}: three more messages`)));
+    await Promise.all(senders.map((s, i) => s.acknowledged.until((a) => a.length >= counts[i]! + 3, 15_000, `sender ${i}: three more messages`)));
     await Promise.all(senders.map((s) => s.stop()));
 
     const acknowledged = [warmUpMessage, ...senders.flatMap((s) => s.acknowledged.items)];
     await assertEveryAcknowledgedMessageOnceInOrder(new HttpClient(nginx.graphqlUrl, sendingUsers[0]!.token), setup.roomId, acknowledged, followers);
-    const reconnected = followers.filter((f) => f.statuses.items.includes('reconnecting')).length;
-    t.diagnostic(`sockets per process before the kill: ${sockets.join(', ')}; subscribers that reconnected: ${reconnected}/${followers.length}; messages: ${acknowledged.length}; recovery: ${recoveryMs} ms`);
+    const reconnected = followers.filter((f) => f.statuses.some((s) => s.status === 'reconnecting')).length;
+    t.diagnostic(`sockets per process before the kill: ${sockets.join(', ')}; subscribers that reconnected: ${reconnected}/${followers.length}; messages: ${acknowledged.length}; recovery: ${recoveryMs} ms; ${slowestTimeline(followers, killedAt, killedAt)}`);
     assert.ok(reconnected >= 1, 'some subscribers were on the killed process and reconnected');
     assert.ok(recoveryMs < RECOVERY_MS, `every subscriber had a message sent after the kill ${recoveryMs} ms after it`);
   });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { MarkReadDocument, SendMessageDocument, SetTypingDocument, SignOutDocument } from './__generated__/graphql.js';
-import { roomWithMembers, signUp, type TestUser } from './helpers/fixtures.js';
+import { InviteToRoomDocument, MarkReadDocument, SendMessageDocument, SetTypingDocument, SignOutDocument } from './__generated__/graphql.js';
+import { followInbox } from './helpers/inbox.js';
+import { createRoom, roomWithMembers, signUp, type TestUser } from './helpers/fixtures.js';
 import { startProcessGroup, type ProcessGroup } from './helpers/process-group.js';
 import { followRoom, waitUntilAllLive, type EventFollower, type RoomEventResult } from './helpers/room-events.js';
 import { connectWs, type TestWsClient } from './helpers/ws-client.js';
@@ -121,6 +122,26 @@ describe('several processes on one database (BUS=postgres)', () => {
     while (receipt.__typename === 'TypingChanged') receipt = await onA.next(); // a send ends typing
     assert.equal(receipt.__typename, 'ReadReceipt');
     assert.deepEqual(receipt.__typename === 'ReadReceipt' && [receipt.user.id, receipt.lastReadSeq], [bob.id, last]);
+  });
+
+  it("brings an inbox on one process the user events and room activity of another", async () => {
+    const alice = await signUp(a);
+    const bob = await signUp(a);
+    const inbox = followInbox(b.wsUrl, bob);
+    sockets.push(inbox.ws);
+    await inbox.untilLive();
+    const room = await createRoom(alice, 'PRIVATE');
+    await group.on(a, alice).http.data(InviteToRoomDocument, { roomId: room.id, userId: bob.id });
+    const invited = await inbox.nextPersisted();
+    assert.equal(invited.__typename, 'InvitedToRoom');
+    assert.equal(invited.__typename === 'InvitedToRoom' && invited.roomId, room.id);
+    const shared = await roomWithMembers(alice, [bob]);
+    const joined = await inbox.nextPersisted();
+    assert.equal(joined.__typename, 'JoinedRoom');
+    await send(a, alice, shared.id, 'hello from A');
+    let activity = await inbox.next();
+    while (activity.__typename !== 'RoomActivity' || activity.roomId !== shared.id) activity = await inbox.next();
+    assert.equal(activity.roomId, shared.id);
   });
 
   it("closes a user's sockets on every process when they sign out on one", async () => {

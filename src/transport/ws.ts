@@ -225,6 +225,8 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     socket.close(CloseCode.InternalServerError, 'Internal server error');
   };
 
+  // ws re-emits the HTTP server's errors (a port in use, say); startApp reports those from the server's own listen.
+  wss.on('error', () => {});
   wss.on('connection', (socket, request) => {
     const state: SocketState = { socket, auth: ANONYMOUS, perSubscriberDelivery: false, clientAddress: options.clientAddressOf(request) };
     socket.once('error', onSocketError);

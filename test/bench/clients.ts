@@ -54,10 +54,13 @@ export interface LoadClient {
   received: number;
   /** Delivery latencies in ms, measured from the send time carried in the message (samples only). */
   latencies: number[] | undefined;
+  /** Parley samples only: ms from the message's `createdAt` (its transaction's start in PostgreSQL) until received. */
+  sinceCreatedAt: number[] | undefined;
 }
 
 /** Extracts the sender's timestamp that every benchmark message carries as `t=<epoch ms>;`. */
 const TIMESTAMP = /t=(\d+\.\d+);/;
+const CREATED_AT = /"createdAt":"([^"]+)"/;
 
 export function now(): number {
   return performance.timeOrigin + performance.now();
@@ -86,7 +89,8 @@ export async function openClients(options: {
         localAddress: `127.0.0.${2 + (index % 49)}`,
         handshakeTimeout: 30_000,
       });
-      const client: LoadClient = { socket, received: 0, latencies: index % options.sampleEvery === 0 ? [] : undefined };
+      const sampled = index % options.sampleEvery === 0;
+      const client: LoadClient = { socket, received: 0, latencies: sampled ? [] : undefined, sinceCreatedAt: sampled && options.kind === 'parley' ? [] : undefined };
       let ready = false;
       socket.on('open', () => {
         protocol.hello?.(socket);
@@ -99,8 +103,12 @@ export async function openClients(options: {
         if (ready && protocol.isMessage(data)) {
           client.received++;
           if (client.latencies) {
-            const sent = TIMESTAMP.exec(data.toString());
-            if (sent) client.latencies.push(now() - Number(sent[1]));
+            const receivedAt = now();
+            const text = data.toString();
+            const sent = TIMESTAMP.exec(text);
+            if (sent) client.latencies.push(receivedAt - Number(sent[1]));
+            const created = client.sinceCreatedAt && CREATED_AT.exec(text);
+            if (created) client.sinceCreatedAt!.push(receivedAt - Date.parse(created[1]!));
           }
           return;
         }

@@ -8,6 +8,19 @@ export function withKeptSections(existing: string, report: string): string {
   return kept.length === 0 ? report : `${report.trimEnd()}\n\n${kept.map((section) => section.text.trimEnd()).join('\n\n')}\n`;
 }
 
+/**
+ * BENCHMARKS.md with one section (a scenario run on its own, such as `--processes 2`): it replaces the section of the
+ * same heading in place, or is added at the end; everything else is kept as it is.
+ */
+export function withSection(existing: string, section: string): string {
+  const heading = section.slice(0, section.indexOf('\n')).trim();
+  const parts = existing.split(/^(?=## )/m);
+  const at = parts.findIndex((part) => part.startsWith('## ') && part.slice(0, part.indexOf('\n')).trim() === heading);
+  if (at < 0) return `${existing.trimEnd()}\n\n${section.trimEnd()}\n`;
+  parts[at] = `${section.trimEnd()}\n\n`;
+  return `${parts.join('').trimEnd()}\n`;
+}
+
 function headings(markdown: string): string[] {
   return sections(markdown).map((section) => section.heading);
 }

@@ -4,15 +4,20 @@
 // run on their own, such as `--search-only`). For exploring one figure:
 // `--sizes=10000` (fan-out sizes), `--servers=raw-ws,parley`, `--skip-sustained` (not with --write);
 // `--presence-only` runs only the presence storm (test/bench/presence-storm.ts); `--search-only` only message
-// search over 1,000,000 messages (test/bench/search.ts).
+// search over 1,000,000 messages (test/bench/search.ts). `--processes 2` (or `--processes=2`) runs only the fan-out over
+// several processes on one database (test/bench/processes.ts): single-process Parley, the processes over PostgreSQL
+// LISTEN/NOTIFY and over Redis (REDIS_URL, default redis://127.0.0.1:6379), rounds interleaved; with it, `--sizes=N`
+// sets the subscribers, `--rounds=N` the rounds, `--buses=postgres` the buses, `--cpu-prof` adds a profiled round, and
+// `--write` replaces only its own section of BENCHMARKS.md.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { withKeptSections } from './report-sections.js';
+import { withKeptSections, withSection } from './report-sections.js';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { BENCH_JWT_SECRET, createParleyFixtures } from './parley-fixtures.js';
 import { presenceStormReport } from './presence-storm.js';
+import { processesReport, type Setup } from './processes.js';
 import { searchReport } from './search.js';
 import { runFanOut, runSustained, type FanOutResult } from './scenarios.js';
 import { startBenchServer, type BenchServer, type ServerKind } from './server-process.js';
@@ -24,7 +29,13 @@ const skipSustained = process.argv.includes('--skip-sustained');
 const presenceOnly = process.argv.includes('--presence-only');
 const searchOnly = process.argv.includes('--search-only');
 const option = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.split('=')[1]?.split(',');
-if (write && (skipSustained || presenceOnly || searchOnly || option('sizes') || option('servers'))) throw new Error('--write needs the whole benchmark');
+// `--processes 2` as the issue writes it, or `--processes=2` as the other options are written.
+const processesArg = option('processes')?.[0] ?? (process.argv.includes('--processes') ? process.argv[process.argv.indexOf('--processes') + 1] : undefined);
+const processes = processesArg === undefined ? undefined : Number(processesArg);
+if (processes !== undefined && !(Number.isInteger(processes) && processes >= 2)) throw new Error('--processes takes a number of processes, 2 or more');
+if (processes !== undefined) {
+  if (write && (quick || option('sizes') || option('buses'))) throw new Error('--write with --processes needs its whole scenario (no --quick, --sizes or --buses)');
+} else if (write && (skipSustained || presenceOnly || searchOnly || option('sizes') || option('servers'))) throw new Error('--write needs the whole benchmark');
 const SIZES = option('sizes')?.map(Number) ?? (quick ? [200, 1000] : [1000, 10_000]);
 const ROUNDS = quick ? 1 : 3;
 const MESSAGES = quick ? 5 : 20;
@@ -73,6 +84,30 @@ const serverEnv = {
   WS_MAX_SOCKETS_PER_USER: '0',
   RATE_LIMITS: 'off',
 };
+if (processes !== undefined) {
+  try {
+    const report = await processesReport(database.url, serverEnv, {
+      processes,
+      subscribers: Number(option('sizes')?.[0] ?? (quick ? 2000 : 10_000)),
+      messages: MESSAGES,
+      rounds: Number(option('rounds')?.[0] ?? ROUNDS),
+      setups: ['single', ...((option('buses') ?? ['postgres', 'redis']) as Setup[])],
+      core: pinned ? 0 : undefined,
+      redisUrl: process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379',
+      profileDir: process.argv.includes('--cpu-prof') ? path.join(os.tmpdir(), `parley-bench-profiles-${process.pid}`) : undefined,
+      command: `npm run bench -- ${process.argv.slice(2).join(' ')}`,
+      pinned,
+    });
+    console.log(report);
+    if (write) {
+      const file = path.join(import.meta.dirname, '../../BENCHMARKS.md');
+      writeFileSync(file, withSection(readFileSync(file, 'utf8'), report));
+    }
+  } finally {
+    await database.drop();
+  }
+  process.exit(0);
+}
 if (presenceOnly) {
   try {
     console.log(await presenceStormReport(database.url, serverEnv, pinned ? 0 : undefined, PRESENCE_USERS));

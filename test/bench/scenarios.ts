@@ -44,7 +44,7 @@ function post(url: string, body: string, headers: Record<string, string> = {}): 
 }
 
 /** Sends one benchmark message the way each server takes it: POST /broadcast, or Parley's sendMessage mutation. */
-function sender(server: BenchServer, fixtures: ParleyFixtures) {
+export function sender(server: BenchServer, fixtures: ParleyFixtures) {
   if (server.kind !== 'parley') {
     return async (body: string) => {
       await post(`http://127.0.0.1:${server.port}/broadcast`, body);
@@ -61,10 +61,10 @@ function sender(server: BenchServer, fixtures: ParleyFixtures) {
   };
 }
 
-const total = (clients: LoadClient[]) => clients.reduce((sum, c) => sum + c.received, 0);
+export const total = (clients: LoadClient[]) => clients.reduce((sum, c) => sum + c.received, 0);
 
 /** Sends probes until every client has received one: then every subscription is live. */
-async function untilAllLive(clients: LoadClient[], send: () => Promise<void>): Promise<void> {
+export async function untilAllLive(clients: LoadClient[], send: () => Promise<void>): Promise<void> {
   for (let attempt = 0; attempt < 100; attempt++) {
     await send();
     if (await waitFor(() => clients.every((c) => c.received > 0), 2000)) return;

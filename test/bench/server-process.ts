@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { MemoryReport, RunnerMessage, ServerMessage, StatsReport } from './servers/ipc.js';
+import type { MemoryReport, ProfileReport, RunnerMessage, ServerMessage, StatsReport } from './servers/ipc.js';
 
 export type ServerKind = 'raw-ws' | 'socket-io' | 'parley';
 
@@ -14,6 +14,10 @@ export interface BenchServer {
   cpuMicros(): number;
   memory(): Promise<MemoryReport>;
   stats(): Promise<StatsReport>;
+  /** Starts a CPU profile of the process (the inspector's sampling profiler, every 200 µs). */
+  startProfile(): Promise<void>;
+  /** Stops it and writes it to `file` (a .cpuprofile that Chrome DevTools opens). */
+  stopProfile(file: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -61,6 +65,8 @@ export async function startBenchServer(kind: ServerKind, env: NodeJS.ProcessEnv,
     },
     memory: () => ask<MemoryReport>({ type: 'memory' }, 'memory'),
     stats: () => ask<StatsReport>({ type: 'stats' }, 'stats'),
+    startProfile: async () => void (await ask<ProfileReport>({ type: 'profile-start' }, 'profile')),
+    stopProfile: async (file) => void (await ask<ProfileReport>({ type: 'profile-stop', file }, 'profile')),
     stop: () =>
       new Promise<void>((resolve) => {
         child.once('exit', () => resolve());
@@ -85,6 +91,11 @@ export function kernelSlabMemory(): number {
  * postgresCpuSince: backends come and go (the pool closes idle connections), so totals alone would drop.
  */
 export function postgresCpuMicros(): Map<number, number> {
+  return processCpuMicros('postgres');
+}
+
+/** CPU time (user + system) of every process whose command name starts with `name`, in microseconds, per process id. */
+export function processCpuMicros(name: string): Map<number, number> {
   const byPid = new Map<number, number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -94,18 +105,23 @@ export function postgresCpuMicros(): Map<number, number> {
     } catch {
       continue; // the process has ended
     }
-    if (!stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).startsWith('postgres')) continue;
+    if (!stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')).startsWith(name)) continue;
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     byPid.set(Number(entry), ((Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND) * 1e6);
   }
   return byPid;
 }
 
+/** CPU time since `before` (a processCpuMicros reading) of the processes named `name`: ended ones left out, new ones counted whole. */
+export function processCpuSince(name: string, before: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, micros] of processCpuMicros(name)) total += micros - (before.get(pid) ?? 0);
+  return total;
+}
+
 /** PostgreSQL CPU time since `before`, in microseconds: processes that ended meanwhile are left out, new ones counted whole. */
 export function postgresCpuSince(before: Map<number, number>): number {
-  let total = 0;
-  for (const [pid, micros] of postgresCpuMicros()) total += micros - (before.get(pid) ?? 0);
-  return total;
+  return processCpuSince('postgres', before);
 }
 
 /** This process's CPU time (user + system) so far, in microseconds. */

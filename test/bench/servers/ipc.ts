@@ -1,5 +1,8 @@
 // The bench runner talks to each server process over IPC: it learns the port, asks how many subscribers are
-// connected, and asks for a measurement of memory after a full GC (servers run with --expose-gc).
+// connected, and asks for a measurement of memory after a full GC (servers run with --expose-gc), or for a CPU
+// profile of a measured window (`--cpu-prof`).
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 
 export interface ServerReady {
   type: 'ready';
@@ -22,8 +25,19 @@ export interface StatsReport {
   executions?: number;
 }
 
-export type ServerMessage = ServerReady | MemoryReport | StatsReport;
-export type RunnerMessage = { type: 'memory' } | { type: 'stats' } | { type: 'stop' };
+/** A CPU profile was started, or stopped and written to `file` (V8's .cpuprofile JSON). */
+export interface ProfileReport {
+  type: 'profile';
+  file?: string;
+}
+
+export type ServerMessage = ServerReady | MemoryReport | StatsReport | ProfileReport;
+export type RunnerMessage =
+  | { type: 'memory' }
+  | { type: 'stats' }
+  | { type: 'stop' }
+  | { type: 'profile-start' }
+  | { type: 'profile-stop'; file: string };
 
 export function announce(port: number): void {
   process.send!({ type: 'ready', port } satisfies ServerReady);
@@ -31,7 +45,8 @@ export function announce(port: number): void {
 
 /** Answers the runner's requests; `stop` runs the server's shutdown, then the process exits. */
 export function serveRunner(stats: () => Omit<StatsReport, 'type'>, stop: () => Promise<void>): void {
-  process.on('message', (message: RunnerMessage) => {
+  let profiler: Session | undefined;
+  process.on('message', async (message: RunnerMessage) => {
     switch (message.type) {
       case 'memory': {
         const gc = (globalThis as { gc?: () => void }).gc;
@@ -47,6 +62,22 @@ export function serveRunner(stats: () => Omit<StatsReport, 'type'>, stop: () => 
       case 'stop':
         void stop().then(() => process.exit(0));
         break;
+      case 'profile-start':
+        profiler = new Session();
+        profiler.connect();
+        await profiler.post('Profiler.enable');
+        await profiler.post('Profiler.setSamplingInterval', { interval: 200 });
+        await profiler.post('Profiler.start');
+        process.send!({ type: 'profile' } satisfies ProfileReport);
+        break;
+      case 'profile-stop': {
+        const { profile } = await profiler!.post('Profiler.stop');
+        profiler!.disconnect();
+        profiler = undefined;
+        writeFileSync(message.file, JSON.stringify(profile));
+        process.send!({ type: 'profile', file: message.file } satisfies ProfileReport);
+        break;
+      }
     }
   });
 }

@@ -87,6 +87,8 @@ export class PresenceService {
     } else {
       // The record the count came back with is current: the throttle has the status before the socket is acknowledged.
       this.setSignal(userId, record, statusOf(record, this.clock.now(), this.options.offlineGraceMs));
+      // And a change it sent at once is stored before: whoever subscribes after the ack finds the user ONLINE.
+      await this.showing.get(userId)?.catch(() => {});
     }
     return true;
   }

@@ -160,6 +160,15 @@ export class SharedPresenceStore implements PresenceStore {
     await this.state.close();
   }
 
+  /**
+   * Stops renewing the lease and sweeping without leaving the shared state, as a process killed with -9 would: its
+   * counts stay until its lease runs out and another process sweeps them. For tests.
+   */
+  abandon(): void {
+    this.closed = true;
+    clearInterval(this.timer);
+  }
+
   /** Renews the lease, then sweeps; one tick at a time (a slow database skips beats instead of piling them up). */
   private tick(): void {
     this.ticking = this.ticking.then(async () => {

@@ -227,13 +227,13 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
 
     const readiness = async (): Promise<string | undefined> => {
       if (lifecycle.state !== 'running') return 'draining';
-      if (crossProcess && !crossProcess.listening()) return `bus unreachable: not listening on ${config.bus}`;
       try {
         await within(dataSource.query('SELECT 1'), READY_QUERY_TIMEOUT_MS, 'the database');
-        return undefined;
       } catch (error) {
         return `database unreachable: ${error instanceof Error ? error.message : String(error)}`;
       }
+      if (crossProcess && !crossProcess.listening()) return `bus unreachable: not listening on ${config.bus}`;
+      return undefined;
     };
     const http = createHttpTransport({
       schema,

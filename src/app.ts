@@ -144,7 +144,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     const tokens = new TokenService(await resolveJwtSecret(config), config.jwtTtlSeconds);
     // One bus for every stream: rooms' logs and users' own logs, published after commit; between processes too when
     // BUS is on (see crossProcessBus).
-    const crossProcess = config.bus === 'off' ? undefined : crossProcessBus(config, database.url, dataSource, log);
+    const afterBusCheck = { run: async () => {} }; // set once the WebSocket transport exists
+    const crossProcess = config.bus === 'off' ? undefined : crossProcessBus(config, database.url, dataSource, log, () => afterBusCheck.run());
     const bus: StreamEventBus<BusEvent> =
       crossProcess ?? (options.serializeStreamEvents ? new SerializingStreamEventBus<BusEvent>() : new InProcessStreamEventBus<BusEvent>());
     const events: RoomEvents = { publish: (roomId, event) => bus.publish(roomStream(roomId), event) };
@@ -219,6 +220,10 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
       authenticator.forgetUser(userId);
       ws.signedOut(userId); // ws: created below, before any request can sign out
     });
+    // A sign-out message the bus lost: each check compares the sockets' token versions with the users' (ws: below).
+    afterBusCheck.run = async () => {
+      for (const userId of await ws.revalidate((ids) => users.tokenVersions(ids))) authenticator.forgetUser(userId);
+    };
     const schema = buildSchema();
     const production = config.nodeEnv === 'production';
     const formatError = createErrorFormatter(log, { hideSuggestions: production });
@@ -387,7 +392,7 @@ type BusEvent = RoomEvent | UserEvent;
  * The bus between the processes of a deployment (BUS): hints over PostgreSQL LISTEN/NOTIFY or Redis pub/sub, healed
  * from the logs. A stream more than REPLAY_LIMIT behind gets the resync its subscribers know from resuming.
  */
-function crossProcessBus(config: Config, databaseUrl: string, dataSource: DataSource, log: Logger): CrossProcessStreamEventBus<BusEvent> {
+function crossProcessBus(config: Config, databaseUrl: string, dataSource: DataSource, log: Logger, onCheck: () => Promise<void>): CrossProcessStreamEventBus<BusEvent> {
   const busLog = log.child({ component: 'bus' });
   const bus: CrossProcessStreamEventBus<BusEvent> = new CrossProcessStreamEventBus<BusEvent>({
     transport: busTransportFor({ bus: config.bus as 'postgres' | 'redis', channel: config.busChannel, databaseUrl, redisUrl: config.redisUrl }, busLog, (dropped) => {
@@ -396,6 +401,7 @@ function crossProcessBus(config: Config, databaseUrl: string, dataSource: DataSo
     logs: streamLogs(dataSource),
     log: busLog,
     checkIntervalMs: config.busCheckIntervalMs,
+    onCheck,
     replayLimit: config.replayLimit,
     tooFarBehind: (stream, lastSeq) => {
       const [kind, id] = stream.split(':') as [string, string];

@@ -155,6 +155,18 @@ describe('several processes on one database (BUS=postgres)', () => {
     assert.match(closed.reason, /signed out/i);
   });
 
+  it('closes the sockets of a sign-out whose message was lost, at the next check', async () => {
+    const checked = await group.start({ BUS: 'postgres', BUS_CHECK_INTERVAL: '200ms' });
+    const bob = await signUp(a);
+    const socket = connectWs(checked.wsUrl, { authorization: `Bearer ${bob.token}` });
+    sockets.push(socket);
+    await socket.connected;
+    await group.on(silent, bob).http.data(SignOutDocument, {}); // the process with no bus tells nobody
+    const closed = await Promise.race([socket.closed, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('still open after 5 s')), 5000))]);
+    assert.equal(closed.code, 4403);
+    assert.match(closed.reason, /signed out/i);
+  });
+
   it('heals from the log when the listening connection is cut: what was committed meanwhile arrives', async () => {
     const alice = await signUp(a);
     const bob = await signUp(a);

@@ -9,7 +9,13 @@ export { INVALID_TOKEN, SIGNED_OUT, TOKEN_EXPIRED } from './tokens.js';
 /** How a connection or request authenticated. */
 export type Authentication =
   | { readonly kind: 'anonymous' }
-  | { readonly kind: 'user'; readonly viewer: Viewer; readonly expiresAt: Date }
+  | {
+      readonly kind: 'user';
+      readonly viewer: Viewer;
+      readonly expiresAt: Date;
+      /** The user's token version the token carries (Parley's own tokens): a sign-out raises the user's. */
+      readonly tokenVersion?: number;
+    }
   /** A token was presented and refused; `reason` (INVALID_TOKEN, TOKEN_EXPIRED or SIGNED_OUT) is safe to show. */
   | { readonly kind: 'refused'; readonly reason: string };
 
@@ -67,7 +73,7 @@ export class Authenticator {
     const found = await this.users.findViewer(claims.userId);
     if (!found) return { kind: 'refused', reason: INVALID_TOKEN };
     if (claims.version !== found.tokenVersion) return { kind: 'refused', reason: SIGNED_OUT };
-    return { kind: 'user', viewer: found.viewer, expiresAt: claims.expiresAt };
+    return { kind: 'user', viewer: found.viewer, expiresAt: claims.expiresAt, tokenVersion: found.tokenVersion };
   }
 
   /** A token of the app's identity provider: its user, created on first sight. */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { IsNull, type DataSource, type Repository } from 'typeorm';
+import { In, IsNull, type DataSource, type Repository } from 'typeorm';
 import type { IssuedToken, TokenService } from '../auth/tokens.js';
 import type { PasswordHasher } from '../auth/passwords.js';
 import { User } from '../db/entities/user.entity.js';
@@ -83,6 +83,14 @@ export class UsersService {
     if (!isUuid(userId)) return null;
     const user = await this.users.findOne({ where: { id: userId, deletedAt: IsNull() }, select: { id: true, username: true, tokenVersion: true } });
     return user ? { viewer: { id: user.id, username: user.username }, tokenVersion: user.tokenVersion } : null;
+  }
+
+  /** The token version of each of these users whose account exists (absent: deleted or unknown), in one statement. */
+  async tokenVersions(userIds: readonly string[]): Promise<Map<string, number>> {
+    const ids = userIds.filter(isUuid);
+    if (ids.length === 0) return new Map();
+    const users = await this.users.find({ where: { id: In(ids), deletedAt: IsNull() }, select: { id: true, tokenVersion: true } });
+    return new Map(users.map((user) => [user.id, user.tokenVersion]));
   }
 
   /**

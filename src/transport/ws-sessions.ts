@@ -84,6 +84,39 @@ export class SocketSessions {
     return auth.expiresAt;
   }
 
+  /** Users with an authenticated socket here whose token carries a token version (Parley's own tokens). */
+  versionedUsers(): string[] {
+    const users: string[] = [];
+    for (const [userId, sockets] of this.socketsOfUser) {
+      for (const state of sockets) {
+        if (state.auth.kind === 'user' && state.auth.tokenVersion !== undefined) {
+          users.push(userId);
+          break;
+        }
+      }
+    }
+    return users;
+  }
+
+  /**
+   * Closes the sockets whose token is no longer current: `current` holds each asked user's token version now
+   * (absent: the account is gone). For sign-outs this process did not hear of (a bus message lost); returns the
+   * users whose sockets it closed.
+   */
+  revalidate(current: ReadonlyMap<string, number>, asked: readonly string[]): string[] {
+    const revoked: string[] = [];
+    for (const userId of asked) {
+      const version = current.get(userId);
+      const stale = [...(this.socketsOfUser.get(userId) ?? [])].filter(
+        (state) => state.auth.kind === 'user' && state.auth.tokenVersion !== undefined && state.auth.tokenVersion !== version && !state.renewal,
+      );
+      if (stale.length === 0) continue;
+      revoked.push(userId);
+      for (const state of stale) state.socket.close(CloseCode.Forbidden, SIGNED_OUT);
+    }
+    return revoked;
+  }
+
   /** Closes every socket of a user who signed out, but one renewing its credentials (see renewCredentials). */
   signedOut(userId: string): void {
     for (const state of this.socketsOfUser.get(userId) ?? []) {

@@ -98,6 +98,11 @@ export interface WsTransport {
    * the user's sockets with 4403, except one renewing its credentials in this process.
    */
   signedOut(userId: string): void;
+  /**
+   * Closes sockets whose token a sign-out revoked without this process hearing of it: `currentVersions` reads the
+   * asked users' token versions now. Returns the users whose sockets it closed.
+   */
+  revalidate(currentVersions: (userIds: readonly string[]) => Promise<ReadonlyMap<string, number>>): Promise<string[]>;
 }
 
 /**
@@ -280,6 +285,11 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     socketCount: () => wss.clients.size,
     isConnected: (userId) => sessions.isConnected(userId),
     signedOut: (userId) => sessions.signedOut(userId),
+    async revalidate(currentVersions) {
+      const asked = sessions.versionedUsers();
+      if (asked.length === 0) return [];
+      return sessions.revalidate(await currentVersions(asked), asked);
+    },
   };
 }
 

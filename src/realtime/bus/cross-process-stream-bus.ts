@@ -20,6 +20,11 @@ export interface CrossProcessBusOptions<TEvent> {
   tooFarBehind: (stream: string, latestSeq: number) => TEvent | undefined;
   /** Rows per log read. Default 200. */
   pageSize?: number;
+  /**
+   * Runs with every check (periodic, and after the listening connection returned), for state other than the streams
+   * that lost messages may have left stale (sign-outs).
+   */
+  onCheck?: () => Promise<void>;
 }
 
 /** What this process knows of a stream it follows. */
@@ -120,7 +125,8 @@ export class CrossProcessStreamEventBus<TEvent extends Sequenced> implements Str
 
   /** Runs the comparison of every followed stream with its log now (tests; the timer and reconnects call it too). */
   async checkAll(): Promise<void> {
-    const { logs } = this.options;
+    const { logs, onCheck } = this.options;
+    if (onCheck && !this.stopped) this.track(onCheck());
     const streams = [...this.followed.keys()].filter((stream) => logs.has(stream));
     if (streams.length === 0 || this.stopped) return;
     this.counters.checks++;

@@ -74,8 +74,10 @@ const pinned = os.cpus().length > 1 && pin(1);
 const database = await benchDatabase();
 const servers = new Map<ServerKind, BenchServer>();
 // Benchmark sockets share 100 users' tokens and send in bulk: the per-user socket cap and the rate limits
-// (production defaults) are off here.
+// (production defaults) are off here. The scenarios measure one process alone (BUS=off: no bus, presence in
+// memory); --processes sets BUS per setup.
 const serverEnv = {
+  BUS: 'off',
   DATABASE_URL: database.url,
   JWT_SECRET: BENCH_JWT_SECRET,
   NODE_ENV: 'production',
@@ -188,7 +190,7 @@ function renderReport(results: FanOutResult[], sustained: SustainedRun[], stored
   };
   const lines: string[] = [];
   lines.push('# Benchmarks', '');
-  lines.push(`Command: \`npm run bench${quick ? ' -- --quick' : ''}\` (DATABASE_URL pointing at the machine's PostgreSQL).`);
+  lines.push(`Command: \`npm run bench${quick ? ' -- --quick' : ''}\` (DATABASE_URL pointing at the machine's PostgreSQL; Parley as one process alone, BUS=off).`);
   lines.push(
     `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, loopback only.`,
     `Servers pinned to core 0 and the load generator to core 1: ${pinnedCores ? 'yes' : 'no (taskset unavailable)'}; PostgreSQL unpinned. Servers run compiled (npm run build), as deployed.`,

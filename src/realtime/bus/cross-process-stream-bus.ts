@@ -90,8 +90,14 @@ export class CrossProcessStreamEventBus<TEvent extends Sequenced> implements Str
   }
 
   publish(stream: string, event: TEvent): void {
+    // The hint first: the local fan-out that follows may keep this process busy writing to its own sockets, and the
+    // other processes' subscribers should not wait for that.
+    this.send(stream, event);
     this.local.publish(stream, event);
     if (event.seq !== undefined) this.passedOn(stream, event.seq);
+  }
+
+  private send(stream: string, event: TEvent): void {
     const { transport } = this.options;
     let text = encodeBusMessage({ origin: this.origin, stream, seq: event.seq, event });
     if (text.length * 3 > transport.maxMessageBytes && Buffer.byteLength(text) > transport.maxMessageBytes) {

@@ -12,7 +12,7 @@ const RECONNECT_MAX_MS = 2000;
 /**
  * The bus over PostgreSQL LISTEN/NOTIFY, on two dedicated connections (never a transaction pooler such as PgBouncer
  * in transaction mode, which drops LISTEN): one listens, one sends. Sends go out after the writers' commits, batched
- * into one `pg_notify` statement per turn of the event loop, so NOTIFY's commit-time lock is taken by this
+ * into one `pg_notify` statement per task (and while one is in flight), so NOTIFY's commit-time lock is taken by this
  * connection, once per batch, never inside a writer's transaction. A payload is at most 8000 bytes (PostgreSQL's
  * limit). Both connections reconnect by themselves with backoff; a batch that failed is sent again once the sending
  * connection is back (receivers drop what they already have).
@@ -51,7 +51,8 @@ export class PostgresBusTransport implements BusTransport {
     }
     if (!this.sending) {
       this.sending = true;
-      setImmediate(() => void this.flush());
+      // After the current task's other sends (a group commit publishes many at once), before the work it queued.
+      queueMicrotask(() => void this.flush());
     }
   }
 

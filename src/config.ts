@@ -254,6 +254,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.NOTIFY_WEBHOOK_URL && !e.NOTIFY_WEBHOOK_SECRET) {
     throw new ConfigError('Invalid configuration:\n  NOTIFY_WEBHOOK_SECRET: is required with NOTIFY_WEBHOOK_URL');
   }
+  if (e.WORKERS > 1 && e.BUS === 'off') {
+    throw new ConfigError('Invalid configuration:\n  BUS: cannot be off with WORKERS > 1 (the workers would not hear each other\'s events)');
+  }
   if (e.BUS === 'redis' && !e.REDIS_URL) {
     throw new ConfigError('Invalid configuration:\n  REDIS_URL: is required with BUS=redis');
   }

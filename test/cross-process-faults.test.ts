@@ -84,6 +84,7 @@ describe('the bus under faults', () => {
     await waitUntilAllLive([onB], alice, room.id);
 
     await postgres.stop('fast');
+    const downAt = Date.now();
     const failedAt = Date.now();
     const refused = await send(a, alice, room.id, 'while down');
     assert.ok(Date.now() - failedAt < 5000, 'the send failed fast');
@@ -91,6 +92,8 @@ describe('the bus under faults', () => {
     const ready = await fetch(b.url.replace(/\/graphql$/, '/readyz'));
     assert.equal(ready.status, 503);
 
+    // Down long enough for the bus to fail several reconnection attempts (its backoff starts at 50 ms).
+    while (Date.now() - downAt < 1500) await new Promise((resolve) => setTimeout(resolve, 100)); // the outage's length
     await postgres.start();
     const backAt = Date.now();
     // The first sends after the restart may still meet a dead pooled connection: retried as a client would.
@@ -111,6 +114,9 @@ describe('the bus under faults', () => {
         await new Promise((resolve) => setTimeout(resolve, 50)); // polls the readiness endpoint
       }
     }
+    // Failed attempts leave nothing behind: one listening connection per process, not one per attempt.
+    const listeners = await a.sql<{ n: number }>("SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'parley-bus-listen'");
+    assert.equal(listeners[0]!.n, 2);
   });
 });
 

@@ -60,6 +60,9 @@ describe('the server process', () => {
     ['production without JWT_SECRET', { NODE_ENV: 'production', JWT_SECRET: undefined }, 'JWT_SECRET'],
     ['a HOST that is not an address', { HOST: 'not a host' }, 'HOST'],
     ['a HOST that is not an IPv4 address', { HOST: '300.1.2.3' }, 'HOST'],
+    ['workers that could not hear each other', { WORKERS: '2', BUS: 'off' }, 'BUS'],
+    ['BUS=redis without REDIS_URL', { BUS: 'redis', REDIS_URL: undefined }, 'REDIS_URL'],
+    ['a WORKERS that is not a count', { WORKERS: 'many' }, 'WORKERS'],
   ] as const) {
     it(`refuses to start with ${label}, naming ${variable}`, async () => {
       const server = spawnServer({ DATABASE_URL: database.url, PORT: '0', JWT_SECRET: SECRET, ...env });

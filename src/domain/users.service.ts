@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { In, IsNull, type DataSource, type Repository } from 'typeorm';
+import { IsNull, type DataSource, type Repository } from 'typeorm';
+import { queryRows } from '../db/query-rows.js';
 import type { IssuedToken, TokenService } from '../auth/tokens.js';
 import type { PasswordHasher } from '../auth/passwords.js';
 import { User } from '../db/entities/user.entity.js';
@@ -89,8 +90,13 @@ export class UsersService {
   async tokenVersions(userIds: readonly string[]): Promise<Map<string, number>> {
     const ids = userIds.filter(isUuid);
     if (ids.length === 0) return new Map();
-    const users = await this.users.find({ where: { id: In(ids), deletedAt: IsNull() }, select: { id: true, tokenVersion: true } });
-    return new Map(users.map((user) => [user.id, user.tokenVersion]));
+    // One array parameter, however many users (a bind parameter per id would stop at 65,535).
+    const rows = await queryRows<{ id: string; token_version: number }>(
+      this.users.manager,
+      'SELECT id, token_version FROM users WHERE id = ANY($1::uuid[]) AND deleted_at IS NULL',
+      [ids],
+    );
+    return new Map(rows.map((row) => [row.id, row.token_version]));
   }
 
   /**

@@ -66,7 +66,17 @@ export class CrossProcessStreamEventBus<TEvent extends Sequenced> implements Str
 
   /** Connects the transport and starts the periodic check. @throws when the transport cannot connect. */
   async start(): Promise<void> {
-    await this.options.transport.start({ message: (text) => this.received(text), reconnected: () => this.checkSoon() });
+    await this.options.transport.start({
+      message: (text) => {
+        // A listener that throws must not take down the transport's connection handler (every process gets the message).
+        try {
+          this.received(text);
+        } catch (error) {
+          this.options.log.error({ err: error }, 'bus: a listener failed on a message from another process');
+        }
+      },
+      reconnected: () => this.checkSoon(),
+    });
     this.checkTimer = setInterval(() => this.checkSoon(), this.options.checkIntervalMs);
     this.checkTimer.unref();
   }
@@ -141,9 +151,9 @@ export class CrossProcessStreamEventBus<TEvent extends Sequenced> implements Str
       for (const [stream, seq] of latest) {
         const followed = this.followed.get(stream);
         if (!followed) continue;
+        // Nobody here has a position yet (subscribers still replaying): they read the log themselves.
         const known = followed.high ?? this.lowestPosition(stream);
-        if (known === undefined) followed.high = seq; // nobody here has a position yet: what comes next arrives live
-        else if (seq > known) this.heal(stream, seq);
+        if (known !== undefined && seq > known) this.heal(stream, seq);
       }
     }
   }

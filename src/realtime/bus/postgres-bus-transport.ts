@@ -8,6 +8,8 @@ const BATCH = 500;
 const MAX_QUEUED = 20_000;
 const RECONNECT_MIN_MS = 50;
 const RECONNECT_MAX_MS = 2000;
+/** How often the listening connection is asked `SELECT 1` (each query may take 5 s). */
+const HEARTBEAT_MS = 10_000;
 
 /**
  * The bus over PostgreSQL LISTEN/NOTIFY, on two dedicated connections (never a transaction pooler such as PgBouncer
@@ -21,13 +23,14 @@ export class PostgresBusTransport implements BusTransport {
   readonly kind = 'postgres';
   readonly maxMessageBytes = 7900;
   private handlers: BusTransportHandlers | undefined;
+  /** The listening connection, while it is up. */
   private listener: pg.Client | undefined;
-  private listenerUp = false;
+  private reconnecting = false;
+  private heartbeat: NodeJS.Timeout | undefined;
   private sender: pg.Client | undefined;
   private readonly queue: string[] = [];
   private sending = false;
   private stopped = false;
-  private everListened = false;
   private readonly timers = new Set<NodeJS.Timeout>();
 
   constructor(
@@ -39,7 +42,9 @@ export class PostgresBusTransport implements BusTransport {
 
   async start(handlers: BusTransportHandlers): Promise<void> {
     this.handlers = handlers;
-    await this.listen();
+    this.adopt(await this.connectListener()); // the first start reports an unreachable database; nothing retries then
+    this.heartbeat = setInterval(() => void this.probe(), HEARTBEAT_MS);
+    this.heartbeat.unref();
   }
 
   send(_key: string, text: string): void {
@@ -57,65 +62,99 @@ export class PostgresBusTransport implements BusTransport {
   }
 
   listening(): boolean {
-    return this.listenerUp;
+    return this.listener !== undefined;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.heartbeat);
     for (const timer of this.timers) clearTimeout(timer);
     this.timers.clear();
     this.queue.length = 0;
     const clients = [this.listener, this.sender].filter((c): c is pg.Client => c !== undefined);
     this.listener = this.sender = undefined;
-    this.listenerUp = false;
     await Promise.all(clients.map((client) => client.end().catch(() => {})));
   }
 
-  /** Connects the listening connection and LISTENs; on any failure, tries again with backoff. */
-  private async listen(attempt = 0): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url, keepAlive: true, application_name: 'parley-bus-listen' });
-    let lost = false;
-    const onLost = (error?: Error) => {
-      if (lost) return;
-      lost = true;
-      if (this.listener === client) {
-        this.listener = undefined;
-        this.listenerUp = false;
-      }
-      client.end().catch(() => {});
-      if (this.stopped) return;
-      this.log.warn({ err: error }, 'bus: the listening connection to PostgreSQL was lost; reconnecting');
-      this.later(0, () => void this.listen(1));
-    };
-    client.on('error', onLost);
-    client.on('end', () => onLost());
+  /** A listening connection: connected and LISTENing, or a failure (the client ended). */
+  private async connectListener(): Promise<pg.Client> {
+    const client = new pg.Client({ ...this.clientOptions(), application_name: 'parley-bus-listen' });
+    client.on('error', () => this.lost(client)); // ignored unless it is the adopted listener
+    client.on('end', () => this.lost(client));
     client.on('notification', (notification) => {
-      if (notification.channel === this.channel && notification.payload !== undefined) this.handlers?.message(notification.payload);
+      if (notification.channel !== this.channel || notification.payload === undefined || this.listener !== client) return;
+      this.handlers?.message(notification.payload);
     });
     try {
       await client.connect();
       await client.query(`LISTEN ${pg.escapeIdentifier(this.channel)}`);
+      return client;
     } catch (error) {
-      lost = true;
-      client.end().catch(() => {});
-      if (this.stopped) return;
-      if (attempt === 0 && !this.everListened) throw error; // the first start reports an unreachable database
-      this.log.warn({ err: error, attempt }, 'bus: cannot listen on PostgreSQL yet; retrying');
-      this.later(backoff(attempt), () => void this.listen(attempt + 1));
-      return;
-    }
-    if (this.stopped) {
       await client.end().catch(() => {});
-      return;
+      throw error;
     }
+  }
+
+  private adopt(client: pg.Client): void {
     this.listener = client;
-    this.listenerUp = true;
-    const again = this.everListened;
-    this.everListened = true;
-    if (again) {
-      this.log.info('bus: listening on PostgreSQL again; re-reading followed streams');
-      this.handlers?.reconnected();
+  }
+
+  /** The adopted listener failed (an error, its end, a heartbeat unanswered): one reconnection loop takes over. */
+  private lost(client: pg.Client): void {
+    if (this.listener !== client) return;
+    this.listener = undefined;
+    client.end().catch(() => {});
+    if (this.stopped) return;
+    this.log.warn('bus: the listening connection to PostgreSQL was lost; reconnecting');
+    void this.reconnect();
+  }
+
+  /** Tries to listen again, one attempt at a time with backoff, until it does or the transport stops. */
+  private async reconnect(): Promise<void> {
+    if (this.reconnecting) return;
+    this.reconnecting = true;
+    try {
+      for (let attempt = 0; !this.stopped; attempt++) {
+        try {
+          const client = await this.connectListener();
+          if (this.stopped) {
+            await client.end().catch(() => {});
+            return;
+          }
+          this.adopt(client);
+          this.log.info('bus: listening on PostgreSQL again; re-reading followed streams');
+          this.handlers?.reconnected();
+          return;
+        } catch (error) {
+          if (this.stopped) return;
+          this.log.warn({ err: error, attempt }, 'bus: cannot listen on PostgreSQL yet; retrying');
+          await new Promise<void>((resolve) => this.later(backoff(attempt), resolve));
+        }
+      }
+    } finally {
+      this.reconnecting = false;
     }
+  }
+
+  /** A connection that died without a word (a half-open TCP path) answers no query: treat it as lost. */
+  private async probe(): Promise<void> {
+    const client = this.listener;
+    if (!client) return;
+    try {
+      await client.query('SELECT 1');
+    } catch {
+      this.lost(client);
+    }
+  }
+
+  private clientOptions(): pg.ClientConfig {
+    return {
+      connectionString: this.url,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+      connectionTimeoutMillis: 5000,
+      query_timeout: 5000,
+    };
   }
 
   /** Sends queued messages, a batch per statement, until the queue is empty; on failure reconnects and goes on. */
@@ -142,7 +181,7 @@ export class PostgresBusTransport implements BusTransport {
 
   private async connectedSender(): Promise<pg.Client> {
     if (this.sender) return this.sender;
-    const client = new pg.Client({ connectionString: this.url, keepAlive: true, application_name: 'parley-bus-send' });
+    const client = new pg.Client({ ...this.clientOptions(), application_name: 'parley-bus-send' });
     client.on('error', () => {
       if (this.sender === client) this.sender = undefined; // the next flush reconnects
     });

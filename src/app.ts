@@ -223,6 +223,8 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     // A sign-out message the bus lost: each check compares the sockets' token versions with the users' (ws: below).
     afterBusCheck.run = async () => {
       for (const userId of await ws.revalidate((ids) => users.tokenVersions(ids))) authenticator.forgetUser(userId);
+      const cached = authenticator.cachedUsers();
+      if (cached.length > 0) authenticator.forgetStale(await users.tokenVersions(cached), cached);
     };
     const schema = buildSchema();
     const production = config.nodeEnv === 'production';

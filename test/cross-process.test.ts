@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { InviteToRoomDocument, MarkReadDocument, SendMessageDocument, SetTypingDocument, SignOutDocument } from './__generated__/graphql.js';
+import { InviteToRoomDocument, MarkReadDocument, MeDocument, SendMessageDocument, SetTypingDocument, SignOutDocument } from './__generated__/graphql.js';
 import { followInbox } from './helpers/inbox.js';
 import { createRoom, roomWithMembers, signUp, type TestUser } from './helpers/fixtures.js';
+import { errorCodes } from './helpers/http-client.js';
 import { startProcessGroup, type ProcessGroup } from './helpers/process-group.js';
 import { followRoom, waitUntilAllLive, type EventFollower, type RoomEventResult } from './helpers/room-events.js';
 import { connectWs, type TestWsClient } from './helpers/ws-client.js';
@@ -161,10 +162,19 @@ describe('several processes on one database (BUS=postgres)', () => {
     const socket = connectWs(checked.wsUrl, { authorization: `Bearer ${bob.token}` });
     sockets.push(socket);
     await socket.connected;
+    const onChecked = group.on(checked, bob).http;
+    await onChecked.data(MeDocument, {}); // the token is now in the process's cache
     await group.on(silent, bob).http.data(SignOutDocument, {}); // the process with no bus tells nobody
     const closed = await Promise.race([socket.closed, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('still open after 5 s')), 5000))]);
     assert.equal(closed.code, 4403);
     assert.match(closed.reason, /signed out/i);
+    // The cached token is forgotten by the same check (well before the cache's own 60 s).
+    const deadline = Date.now() + 5000;
+    while (errorCodes(await onChecked.request(MeDocument, {})).length === 0) {
+      assert.ok(Date.now() < deadline, 'the revoked token is still accepted over HTTP');
+      await new Promise((resolve) => setTimeout(resolve, 50)); // the next check is at most 200 ms away
+    }
+    assert.deepEqual(errorCodes(await onChecked.request(MeDocument, {})), ['UNAUTHENTICATED']);
   });
 
   it('heals from the log when the listening connection is cut: what was committed meanwhile arrives', async () => {

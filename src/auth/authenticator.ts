@@ -83,6 +83,24 @@ export class Authenticator {
     return { kind: 'user', viewer, expiresAt: claims.expiresAt };
   }
 
+  /** Users with a cached token. */
+  cachedUsers(): string[] {
+    return [...this.tokensOfUser.keys()];
+  }
+
+  /**
+   * Forgets the cached tokens whose token version is no longer the user's (`current`: each asked user's version
+   * now; absent: the account is gone): for sign-outs this process did not hear of.
+   */
+  forgetStale(current: ReadonlyMap<string, number>, asked: readonly string[]): void {
+    for (const userId of asked) {
+      for (const token of [...(this.tokensOfUser.get(userId) ?? [])]) {
+        const cached = this.cache.get(token);
+        if (cached?.auth.tokenVersion !== undefined && cached.auth.tokenVersion !== current.get(userId)) this.drop(token, userId);
+      }
+    }
+  }
+
   /** Forgets every cached token of a user (after a sign-out revoked them). */
   forgetUser(userId: string): void {
     for (const token of this.tokensOfUser.get(userId) ?? []) this.cache.delete(token);

@@ -156,19 +156,22 @@ describe('several processes on one database (BUS=postgres)', () => {
     assert.match(closed.reason, /signed out/i);
   });
 
-  it('closes the sockets of a sign-out whose message was lost, at the next check', async () => {
+  it('closes the sockets and forgets the cached tokens of a sign-out whose message was lost, at the next check', async () => {
     const checked = await group.start({ BUS: 'postgres', BUS_CHECK_INTERVAL: '200ms' });
     const bob = await signUp(a);
     const socket = connectWs(checked.wsUrl, { authorization: `Bearer ${bob.token}` });
     sockets.push(socket);
     await socket.connected;
-    const onChecked = group.on(checked, bob).http;
-    await onChecked.data(MeDocument, {}); // the token is now in the process's cache
+    // Carol has no socket there, only her token in the process's cache.
+    const carol = await signUp(a);
+    const onChecked = group.on(checked, carol).http;
+    await onChecked.data(MeDocument, {});
     await group.on(silent, bob).http.data(SignOutDocument, {}); // the process with no bus tells nobody
+    await group.on(silent, carol).http.data(SignOutDocument, {});
     const closed = await Promise.race([socket.closed, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('still open after 5 s')), 5000))]);
     assert.equal(closed.code, 4403);
     assert.match(closed.reason, /signed out/i);
-    // The cached token is forgotten by the same check (well before the cache's own 60 s).
+    // Carol's cached token is forgotten by the checks too (well before the cache's own 60 s).
     const deadline = Date.now() + 5000;
     while (errorCodes(await onChecked.request(MeDocument, {})).length === 0) {
       assert.ok(Date.now() < deadline, 'the revoked token is still accepted over HTTP');

@@ -15,7 +15,7 @@ import { closeClients, now, openClients, protocolFor, type LoadClient } from './
 import { summarizeProfile, type ProfileSummary } from './cpu-profile.js';
 import { createParleyFixtures, type ParleyFixtures } from './parley-fixtures.js';
 import { sender, total, untilAllLive } from './scenarios.js';
-import { processCpuMicros, processCpuSince, startBenchServer, type BenchServer } from './server-process.js';
+import { processCpuMicros, processCpuSince, startBenchServer, untilQuiet, type BenchServer } from './server-process.js';
 import { benchMessage, median, percentile, waitFor } from './stats.js';
 
 export type Setup = 'single' | 'postgres' | 'redis';
@@ -256,21 +256,6 @@ async function runRound(
   } finally {
     await closeClients(opened.flatMap((o) => o.clients));
     await Promise.all(servers.map((server) => waitFor(async () => (await server.stats()).subscribers === 0, 60_000)));
-  }
-}
-
-/**
- * Waits until the servers together use under 5% of a core over half a second (at most 120 s); returns how long that took.
- * PostgreSQL is not watched: other work on the machine may use it.
- */
-async function untilQuiet(servers: BenchServer[]): Promise<number> {
-  const started = now();
-  const cpu = () => servers.reduce((sum, server) => sum + server.cpuMicros(), 0);
-  await delay(200); // a benchmark pause, not a test synchronization: let stray probes land before counting
-  for (;;) {
-    const before = cpu();
-    await delay(500);
-    if (cpu() - before <= 25_000 || now() - started > 120_000) return now() - started;
   }
 }
 

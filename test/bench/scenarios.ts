@@ -14,6 +14,8 @@ export interface FanOutResult {
   /** Median time from send until the last subscriber had the message. */
   lastMs: number;
   cpuMicrosPerDelivery: number;
+  /** Server CPU in the second after the window, per delivery of the window (work the window leaves out). */
+  tailMicrosPerDelivery: number;
   /** V8 heap + external per connected subscriber after GC, and kernel slab growth per connection (both ends). */
   heapBytesPerSubscriber: number;
   kernelBytesPerSocket: number;
@@ -72,8 +74,17 @@ export async function untilAllLive(clients: LoadClient[], send: () => Promise<vo
   throw new Error('subscribers did not go live');
 }
 
-/** One server, `count` subscribers of one room, `messages` sends one after another. */
-export async function runFanOut(server: BenchServer, fixtures: ParleyFixtures, count: number, messages: number): Promise<FanOutResult> {
+/**
+ * One server, `count` subscribers of one room, `messages` sends one after another. Every `sampleEvery`-th subscriber
+ * is a full client (default: ~200 of them), the rest sinks.
+ */
+export async function runFanOut(
+  server: BenchServer,
+  fixtures: ParleyFixtures,
+  count: number,
+  messages: number,
+  sampleEvery = Math.max(1, Math.floor(count / 200)),
+): Promise<FanOutResult> {
   const send = sender(server, fixtures);
   const heapBefore = await server.memory();
   const kernelBefore = kernelSlabMemory();
@@ -84,7 +95,7 @@ export async function runFanOut(server: BenchServer, fixtures: ParleyFixtures, c
     kind: server.kind,
     port: server.port,
     count,
-    sampleEvery: Math.max(1, Math.floor(count / 200)), // a timed sample of ~200 full clients, the rest are sinks
+    sampleEvery,
     concurrency: 256,
     protocol: (index) =>
       protocolFor(server.kind, { token: fixtures.subscriberTokens[index % fixtures.subscriberTokens.length]!, roomId: fixtures.fanOutRoom }),
@@ -112,6 +123,9 @@ export async function runFanOut(server: BenchServer, fixtures: ParleyFixtures, c
   }
   const cpuMicros = server.cpuMicros() - cpuBefore;
   const statsAfter = await server.stats();
+  const tailBefore = server.cpuMicros();
+  await delay(1000);
+  const tailMicros = server.cpuMicros() - tailBefore;
   const latencies = clients.flatMap((c) => c.latencies ?? []).sort((a, b) => a - b);
   await closeClients(clients);
   await waitFor(async () => (await server.stats()).subscribers === 0, 60_000);
@@ -124,6 +138,7 @@ export async function runFanOut(server: BenchServer, fixtures: ParleyFixtures, c
     p99Ms: percentile(latencies, 99),
     lastMs: percentile([...lastMs].sort((a, b) => a - b), 50),
     cpuMicrosPerDelivery: cpuMicros / (messages * clients.length),
+    tailMicrosPerDelivery: tailMicros / (messages * clients.length),
     heapBytesPerSubscriber: (heapAfter.heapUsed + heapAfter.external - heapBefore.heapUsed - heapBefore.external) / count,
     kernelBytesPerSocket: (kernelAfter - kernelBefore) / count,
     rampPerSecond: count / rampSeconds,

@@ -1,6 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { MemoryReport, ProfileReport, RunnerMessage, ServerMessage, StatsReport } from './servers/ipc.js';
 
 export type ServerKind = 'raw-ws' | 'socket-io' | 'parley';
@@ -128,4 +129,19 @@ export function postgresCpuSince(before: Map<number, number>): number {
 export function ownCpuMicros(): number {
   const usage = process.cpuUsage();
   return usage.user + usage.system;
+}
+
+/**
+ * Waits until the servers together use under 5% of a core over half a second (at most `limitMs`, default 120 s);
+ * returns how long that took. PostgreSQL is not watched: other work on the machine may use it.
+ */
+export async function untilQuiet(servers: BenchServer[], limitMs = 120_000): Promise<number> {
+  const started = performance.now();
+  const cpu = () => servers.reduce((sum, server) => sum + server.cpuMicros(), 0);
+  await delay(200); // a benchmark pause, not a test synchronization: let stray probes land before counting
+  for (;;) {
+    const before = cpu();
+    await delay(500);
+    if (cpu() - before <= 25_000 || performance.now() - started > limitMs) return performance.now() - started;
+  }
 }

@@ -9,6 +9,11 @@
 // LISTEN/NOTIFY and over Redis (REDIS_URL, default redis://127.0.0.1:6379), rounds interleaved; with it, `--sizes=N`
 // sets the subscribers, `--rounds=N` the rounds, `--buses=postgres` the buses, `--cpu-prof` adds a profiled round, and
 // `--write` replaces only its own section of BENCHMARKS.md.
+// Paced fan-out (test/bench/paced.ts, issue 14) runs in every full run; `--paced-only` runs only it (with `--sizes=`
+// picking scenarios by subscribers, `--servers=`, `--rounds=N` (default 2), `--client-mix=all|sample` (default all:
+// every subscriber decodes every message), and `--cpu-prof[=label]`, which adds a profiled round of the 5,000
+// scenario per server and a section titled with the label, e.g. `--cpu-prof=before`); `--paced-only --write`
+// replaces only the paced sections it produced.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { withKeptSections, withSection } from './report-sections.js';
@@ -20,6 +25,8 @@ import { presenceStormReport } from './presence-storm.js';
 import { processesReport, type Setup } from './processes.js';
 import { searchReport } from './search.js';
 import { runFanOut, runSustained, type FanOutResult } from './scenarios.js';
+import { PACED_SCENARIOS, QUICK_PACED_SCENARIOS, runPacedScenarios, sampleEveryFor, type ClientMix, type PacedResult } from './paced.js';
+import { renderPacedSections } from './paced-report.js';
 import { startBenchServer, type BenchServer, type ServerKind } from './server-process.js';
 import { median } from './stats.js';
 
@@ -28,6 +35,7 @@ const write = process.argv.includes('--write');
 const skipSustained = process.argv.includes('--skip-sustained');
 const presenceOnly = process.argv.includes('--presence-only');
 const searchOnly = process.argv.includes('--search-only');
+const pacedOnly = process.argv.includes('--paced-only');
 const option = (name: string) => process.argv.find((arg) => arg.startsWith(`--${name}=`))?.split('=')[1]?.split(',');
 // `--processes 2` as the issue writes it, or `--processes=2` as the other options are written.
 const processesArg = option('processes')?.[0] ?? (process.argv.includes('--processes') ? process.argv[process.argv.indexOf('--processes') + 1] : undefined);
@@ -35,7 +43,9 @@ const processes = processesArg === undefined ? undefined : Number(processesArg);
 if (processes !== undefined && !(Number.isInteger(processes) && processes >= 2)) throw new Error('--processes takes a number of processes, 2 or more');
 if (processes !== undefined) {
   if (write && (quick || option('sizes') || option('buses'))) throw new Error('--write with --processes needs its whole scenario (no --quick, --sizes or --buses)');
-} else if (write && (skipSustained || presenceOnly || searchOnly || option('sizes') || option('servers'))) throw new Error('--write needs the whole benchmark');
+} else if (pacedOnly) {
+  if (write && (quick || option('sizes') || option('servers') || option('client-mix'))) throw new Error('--write with --paced-only needs its whole scenario (no --quick, --sizes, --servers or --client-mix)');
+} else if (write && (skipSustained || presenceOnly || searchOnly || option('sizes') || option('servers') || option('client-mix'))) throw new Error('--write needs the whole benchmark');
 const SIZES = option('sizes')?.map(Number) ?? (quick ? [200, 1000] : [1000, 10_000]);
 const ROUNDS = quick ? 1 : 3;
 const MESSAGES = quick ? 5 : 20;
@@ -43,6 +53,18 @@ const SUSTAINED_RATES = quick ? [100, 300] : [250, 500, 750, 1000, 1250, 1500, 2
 const SUSTAINED_SECONDS = quick ? 3 : 30;
 const KINDS = (option('servers') ?? ['raw-ws', 'socket-io', 'parley']) as ServerKind[];
 const PRESENCE_USERS = quick ? 1000 : 5000;
+const sizeFilter = option('sizes')?.map(Number);
+const PACED = (quick ? QUICK_PACED_SCENARIOS : PACED_SCENARIOS).filter((s) => !sizeFilter || sizeFilter.includes(s.subscribers));
+const PACED_ROUNDS = Number(option('rounds')?.[0] ?? 2);
+if (!(Number.isInteger(PACED_ROUNDS) && PACED_ROUNDS >= 1)) throw new Error('--rounds takes a number of rounds, 1 or more');
+const mixOption = option('client-mix')?.[0] as ClientMix | undefined;
+if (mixOption !== undefined && mixOption !== 'all' && mixOption !== 'sample') throw new Error('--client-mix is all or sample');
+/** Paced: every subscriber a full client unless told otherwise; one-at-a-time: ~200 full clients unless told otherwise. */
+const PACED_MIX: ClientMix = mixOption ?? 'all';
+const FAN_OUT_MIX: ClientMix = mixOption ?? 'sample';
+const cpuProfArg = process.argv.find((arg) => arg === '--cpu-prof' || arg.startsWith('--cpu-prof='));
+const PROFILE_LABEL = cpuProfArg === undefined ? undefined : (cpuProfArg.split('=')[1] ?? 'latest');
+const PROFILED = PACED.find((s) => s.subscribers === (quick ? 1000 : 5000)) ?? PACED[0];
 
 function pin(core: number): boolean {
   try {
@@ -127,6 +149,37 @@ if (searchOnly) {
   }
   process.exit(0);
 }
+const command = `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`;
+async function pacedSections(fixtures: Awaited<ReturnType<typeof createParleyFixtures>>): Promise<{ results: PacedResult[]; sections: string[] }> {
+  const profile = PROFILE_LABEL !== undefined && PROFILED ? { scenario: PROFILED, dir: path.join(os.tmpdir(), `parley-bench-profiles-${process.pid}`) } : undefined;
+  const { results, profiles } = await runPacedScenarios(servers, fixtures, { scenarios: PACED, kinds: KINDS, rounds: PACED_ROUNDS, mix: PACED_MIX, profile });
+  const sections = renderPacedSections(results, {
+    scenarios: PACED,
+    kinds: KINDS,
+    rounds: PACED_ROUNDS,
+    mix: PACED_MIX,
+    command,
+    pinned,
+    profiled: profile && { scenario: profile.scenario, label: PROFILE_LABEL!, profiles },
+  });
+  return { results, sections };
+}
+if (pacedOnly) {
+  try {
+    for (const kind of KINDS) servers.set(kind, await startBenchServer(kind, serverEnv, pinned ? 0 : undefined));
+    const fixtures = await createParleyFixtures(database.url, { fanOutUsers: 100, rooms: 0, membersPerRoom: 0 });
+    const { sections } = await pacedSections(fixtures);
+    console.log(sections.join('\n'));
+    if (write) {
+      const file = path.join(import.meta.dirname, '../../BENCHMARKS.md');
+      writeFileSync(file, sections.reduce(withSection, readFileSync(file, 'utf8')));
+    }
+  } finally {
+    await Promise.all([...servers.values()].map((server) => server.stop()));
+    await database.drop();
+  }
+  process.exit(0);
+}
 try {
   for (const kind of KINDS) servers.set(kind, await startBenchServer(kind, serverEnv, pinned ? 0 : undefined));
   const fixtures = await createParleyFixtures(database.url, { fanOutUsers: 100, rooms: 100, membersPerRoom: 10 });
@@ -135,12 +188,15 @@ try {
   for (const size of SIZES) {
     for (let round = 1; round <= ROUNDS; round++) {
       for (const kind of KINDS) {
-        const result = await runFanOut(servers.get(kind)!, fixtures, size, MESSAGES);
+        const result = await runFanOut(servers.get(kind)!, fixtures, size, MESSAGES, sampleEveryFor(FAN_OUT_MIX, size));
         results.push(result);
-        console.error(`round ${round} ${kind} ×${size}: p99 ${result.p99Ms.toFixed(1)} ms, ${result.cpuMicrosPerDelivery.toFixed(1)} µs/delivery`);
+        console.error(
+          `round ${round} ${kind} ×${size}: p99 ${result.p99Ms.toFixed(1)} ms, ${result.cpuMicrosPerDelivery.toFixed(1)} µs/delivery (tail ${result.tailMicrosPerDelivery.toFixed(2)})`,
+        );
       }
     }
   }
+  const paced = await pacedSections(fixtures);
   // Sustained sends: first one transaction per message (the target's terms), then with group commit (the default).
   const sustained: SustainedRun[] = [];
   for (const groupCommit of skipSustained ? [] : [false, true]) {
@@ -157,7 +213,7 @@ try {
   await check.end();
 
   const presence = await presenceStormReport(database.url, serverEnv, pinned ? 0 : undefined, PRESENCE_USERS);
-  const report = `${renderReport(results, sustained, stored, pinned)}\n${presence}`;
+  const report = `${renderReport(results, sustained, stored, pinned)}\n${paced.sections.join('\n')}\n${presence}`;
   console.log(report);
   if (write) {
     const file = path.join(import.meta.dirname, '../../BENCHMARKS.md');
@@ -195,7 +251,7 @@ function renderReport(results: FanOutResult[], sustained: SustainedRun[], stored
     `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, loopback only.`,
     `Servers pinned to core 0 and the load generator to core 1: ${pinnedCores ? 'yes' : 'no (taskset unavailable)'}; PostgreSQL unpinned. Servers run compiled (npm run build), as deployed.`,
     `Each fan-out figure is the median of ${ROUNDS} rotated rounds (raw ws, Socket.IO, Parley, …), ${MESSAGES} messages of ~200 bytes per round, sent one after another.`,
-    'Subscribers: one in ~200 is a full client that times every message; the rest are sinks that count frames. Same mix for all three. Sustained sends: one timed member per room.',
+    `Subscribers: ${FAN_OUT_MIX === 'all' ? 'every one is a full client that decodes and times every message' : 'one in ~200 is a full client that decodes and times every message; the rest are sinks that count frames'}. Same mix for all three. Sustained sends: one timed member per room.`,
     'CPU is user+system time from /proc/PID/stat: the server process\'s, and for sustained sends also PostgreSQL\'s (all its processes) and the load generator\'s. Memory is V8 heap + external after GC; the kernel\'s share is the growth of slab memory (/proc/meminfo) per connection, both ends of loopback, apart.',
     '',
   );

@@ -16,6 +16,13 @@ import type { Viewer } from './viewer.js';
 /** Most distinct users one `presence` subscription may follow. */
 export const PRESENCE_MAX_USERS = 100;
 
+/**
+ * How an opened socket was counted: `counted` (its close must be reported to `disconnected`), `uncounted` (let in
+ * while the store could not be reached: its close must not be, or it would take away a socket counted elsewhere),
+ * or `overCap` (refused, nothing counted).
+ */
+export type SocketCount = 'counted' | 'uncounted' | 'overCap';
+
 export interface PresenceOptions {
   /** How long after a user's last socket closed the user turns OFFLINE (PRESENCE_OFFLINE_GRACE). */
   offlineGraceMs: number;
@@ -63,12 +70,13 @@ export class PresenceService {
 
   /**
    * An authenticated socket of the user opened: counted unless the user has `maxSockets` open already (across every
-   * process of a shared store; 0: no cap), then false and nothing counted. Ends a running grace period, silently.
-   * When the store cannot be reached the socket is let in uncounted (logged): presence and the cap fail open
-   * rather than refusing every connection.
+   * process of a shared store; 0: no cap), then `overCap` and nothing counted. Ends a running grace period,
+   * silently. When the store cannot be reached the socket is let in `uncounted` (logged): presence and the cap fail
+   * open rather than refusing every connection, and its close is not reported (a shared store's next heartbeat
+   * undoes whatever of the failed count landed).
    */
-  async connected(userId: string, maxSockets = 0): Promise<boolean> {
-    if (this.disposed) return true;
+  async connected(userId: string, maxSockets = 0): Promise<SocketCount> {
+    if (this.disposed) return 'uncounted';
     this.graceTimers.get(userId)?.();
     this.graceTimers.delete(userId);
     let record: PresenceRecord | null;
@@ -76,10 +84,10 @@ export class PresenceService {
       record = await this.store.connected(userId, maxSockets);
     } catch (error) {
       this.log.warn({ err: error, userId }, 'presence: could not count a socket; it is let in uncounted');
-      return true;
+      return 'uncounted';
     }
-    if (!record) return false;
-    if (this.disposed) return true;
+    if (!record) return 'overCap';
+    if (this.disposed) return 'counted';
     // The first socket after the grace period ran out starts afresh: a status set before has lapsed with it.
     const lapsed = record.goneAt !== null && this.clock.now() - record.goneAt.getTime() >= this.options.offlineGraceMs;
     if (record.sockets === 1 && record.manual && lapsed) {
@@ -90,10 +98,13 @@ export class PresenceService {
       // And a change it sent at once is stored before: whoever subscribes after the ack finds the user ONLINE.
       await this.showing.get(userId)?.catch(() => {});
     }
-    return true;
+    return 'counted';
   }
 
-  /** An authenticated socket of the user closed. The last one (across processes) starts the grace period here. */
+  /**
+   * A counted socket of the user closed. The last one (across processes) starts the grace period here. When the
+   * store cannot be reached, a shared store's next heartbeat counts it off, and its sweep ends the grace period.
+   */
   disconnected(userId: string): void {
     if (this.disposed) return;
     const at = this.clock.now();
@@ -287,14 +298,23 @@ export class PresenceService {
 
   private async show(userId: string, status: PresenceStatus): Promise<void> {
     const record: PresenceRecord | undefined = (await this.store.current([userId])).get(userId);
+    if (!record || this.disposed) return;
+    // The throttle's status was worked out from an earlier read. When this one calls for another (the user
+    // reconnected through another process as the grace period ended here), that goes through the throttle instead.
+    const current = statusOf(record, this.clock.now(), this.options.offlineGraceMs);
+    if (current !== status) return this.setSignal(userId, record, current);
     // Already what everyone is shown (another process of a shared store may have published it): nothing to send.
-    if (!record || this.disposed || record.shown?.status === status) return;
+    if (record.shown?.status === status) return;
     const presence = presenceIn(status, record, this.clock.now());
     const warn = (what: string) => (error: unknown) => this.log.warn({ err: error, userId }, `presence: could not ${what}`);
     if (presence.lastSeenAt) await storeLastSeen(this.db.manager, [{ userId, at: presence.lastSeenAt }]).catch(warn('store when the user was last seen'));
     const [row] = await this.rowsOf([userId], null).catch((error: unknown) => (warn('read the user')(error), []));
     if (this.disposed) return;
     this.store.publish({ userId, presence, ...(row ? { user: { id: userId, username: row.username, deleted: row.deleted } } : {}) });
+    // Another process may have changed the record since it was read (a socket opened there, which found the user
+    // still shown present and so sent nothing): read it again now that this change is stored, and correct it.
+    const after = (await this.store.current([userId])).get(userId);
+    if (after && !this.disposed) this.setSignal(userId, after, statusOf(after, this.clock.now(), this.options.offlineGraceMs));
   }
 
   /** The rows of those of `userIds` that name a user. */

@@ -61,7 +61,7 @@ export class PostgresPresenceState implements SharedPresenceState {
 
   async disconnect(userId: string, at: Date): Promise<SharedPresence> {
     // The per-process count may go below zero after this process lost its lease (its counts were taken away): it
-    // then holds what changed since, which `beat` needs to register again exactly.
+    // then holds what changed since, as the user's total does, and `beat` makes both whole.
     const { rows } = await this.pool.query<StateRow>({
       name: 'parley_presence_disconnect',
       text: `WITH left_over AS (
@@ -114,36 +114,35 @@ export class PostgresPresenceState implements SharedPresenceState {
       `UPDATE parley_processes SET heartbeat_at = now(), expires_at = now() + $2 * interval '1 millisecond' WHERE id = $1`,
       [this.processId, this.leaseMs],
     );
-    if (renewed.rowCount === 1) {
-      await this.pool.query('DELETE FROM presence_sockets WHERE process_id = $1 AND sockets = 0', [this.processId]);
-      return;
+    if (renewed.rowCount !== 1) {
+      // The lease ran out and another process took this one's counts away: register again. The rows written since
+      // hold what changed since then, and each user's total includes just that, so the writes below make both whole.
+      await this.pool.query(`INSERT INTO parley_processes (id, expires_at) VALUES ($1, now() + $2 * interval '1 millisecond')`, [this.processId, this.leaseMs]);
     }
-    // The lease ran out and another process took this one's counts away: register again. The per-process rows left
-    // hold only what changed since then, so each user's count moves by what this process has open minus that.
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await client.query(`INSERT INTO parley_processes (id, expires_at) VALUES ($1, now() + $2 * interval '1 millisecond')`, [this.processId, this.leaseMs]);
-      const since = await client.query<{ user_id: string; sockets: number }>('DELETE FROM presence_sockets WHERE process_id = $1 RETURNING user_id, sockets', [this.processId]);
-      const delta = new Map(localSockets);
-      for (const row of since.rows) delta.set(row.user_id, (delta.get(row.user_id) ?? 0) - row.sockets);
-      const users = [...localSockets.keys()];
-      await client.query(
-        `INSERT INTO presence_sockets (process_id, user_id, sockets) SELECT $1, u, n FROM unnest($2::uuid[], $3::int[]) AS l(u, n)`,
-        [this.processId, users, users.map((u) => localSockets.get(u)!)],
-      );
-      const changed = [...delta].filter(([, d]) => d !== 0);
-      await client.query(
-        `UPDATE presence_states p SET sockets = GREATEST(p.sockets + d.d, 0) FROM unnest($1::uuid[], $2::int[]) AS d(u, d) WHERE p.user_id = d.u`,
-        [changed.map(([u]) => u), changed.map(([, d]) => d)],
-      );
-      await client.query('COMMIT');
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw error;
-    } finally {
-      client.release();
-    }
+    // Each named user's row becomes this process's count (none at 0) and the total moves by the difference, so the
+    // total stays the sum of the live processes' rows. No operation of this process on these users runs meanwhile
+    // (SharedPresenceStore holds their turns), and other processes touch only their own rows and, under its lock,
+    // the total.
+    const users = [...localSockets.keys()];
+    await this.pool.query({
+      name: 'parley_presence_beat',
+      text: `WITH wanted AS (
+               SELECT l.user_id, l.sockets, coalesce(s.sockets, 0) AS had
+               FROM unnest($2::uuid[], $3::int[]) AS l(user_id, sockets)
+               LEFT JOIN presence_sockets s ON s.process_id = $1 AND s.user_id = l.user_id
+             ), kept AS (
+               INSERT INTO presence_sockets (process_id, user_id, sockets) SELECT $1, user_id, sockets FROM wanted WHERE sockets <> 0 AND sockets <> had
+               ON CONFLICT (process_id, user_id) DO UPDATE SET sockets = excluded.sockets
+             ), dropped AS (
+               DELETE FROM presence_sockets s USING wanted w WHERE s.process_id = $1 AND s.user_id = w.user_id AND w.sockets = 0
+             )
+             UPDATE presence_states p SET
+               sockets = GREATEST(p.sockets + w.sockets - w.had, 0),
+               gone_at = CASE WHEN p.sockets > 0 AND p.sockets + w.sockets - w.had <= 0 THEN now() ELSE p.gone_at END,
+               grace_process_id = CASE WHEN p.sockets > 0 AND p.sockets + w.sockets - w.had <= 0 THEN NULL ELSE p.grace_process_id END
+             FROM wanted w WHERE p.user_id = w.user_id AND w.sockets <> w.had`,
+      values: [this.processId, users, users.map((userId) => localSockets.get(userId)!)],
+    });
   }
 
   async sweep(graceMs: number): Promise<string[]> {

@@ -74,24 +74,28 @@ if ARGV[1] == '' then redis.call('HDEL', KEYS[1], 'manual', 'manualSince')
 else redis.call('HSET', KEYS[1], 'manual', ARGV[1], 'manualSince', ARGV[2]) end
 return redis.call('HGETALL', KEYS[1])`,
   },
-  // KEYS: processes; ARGV: prefix, pid, lease ms, then user id and open sockets pairs
+  // KEYS: processes, grace; ARGV: prefix, pid, lease ms, then user id and open sockets pairs. Renews the lease
+  // (registers again after a lapse: the counts kept since then hold what changed since, as the totals do) and makes
+  // each named user's count for this process the one given, moving the total by the difference.
   parleyPresenceBeat: {
-    numberOfKeys: 1,
+    numberOfKeys: 2,
     lua: `${NOW}
 local prefix, pid = ARGV[1], ARGV[2]
-local had = redis.call('ZSCORE', KEYS[1], pid)
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), pid)
-if had then return 0 end
 local users_key = prefix .. 'process:' .. pid .. ':users'
-local wanted = {}
-for i = 4, #ARGV, 2 do wanted[ARGV[i]] = tonumber(ARGV[i + 1]) end
-for _, u in ipairs(redis.call('SMEMBERS', users_key)) do if not wanted[u] then wanted[u] = 0 end end
-for u, n in pairs(wanted) do
+for i = 4, #ARGV, 2 do
+  local u, n = ARGV[i], tonumber(ARGV[i + 1])
   local hash = prefix .. 'user:' .. u
-  local since = tonumber(redis.call('HGET', hash, 's:' .. pid) or '0')
-  if n ~= since then
+  local had = tonumber(redis.call('HGET', hash, 's:' .. pid) or '0')
+  if n ~= had then
     local total = tonumber(redis.call('HGET', hash, 'sockets') or '0')
-    redis.call('HSET', hash, 'sockets', math.max(total + n - since, 0))
+    local left = math.max(total + n - had, 0)
+    redis.call('HSET', hash, 'sockets', left)
+    if total > 0 and left == 0 then
+      redis.call('HSET', hash, 'goneAt', now)
+      redis.call('HDEL', hash, 'grace')
+      redis.call('ZADD', KEYS[2], now, u)
+    end
   end
   if n ~= 0 then
     redis.call('HSET', hash, 's:' .. pid, n)
@@ -209,7 +213,7 @@ export class RedisPresenceState implements SharedPresenceState {
 
   async beat(localSockets: ReadonlyMap<string, number>): Promise<void> {
     const pairs = [...localSockets].flat();
-    await this.redis.parleyPresenceBeat(`${this.prefix}processes`, this.prefix, this.processId, this.leaseMs, ...pairs);
+    await this.redis.parleyPresenceBeat(`${this.prefix}processes`, `${this.prefix}grace`, this.prefix, this.processId, this.leaseMs, ...pairs);
   }
 
   async sweep(graceMs: number): Promise<string[]> {

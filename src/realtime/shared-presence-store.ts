@@ -14,9 +14,10 @@ export interface SharedPresence {
 
 /**
  * Presence state kept where every process of a deployment sees it (PostgreSQL or Redis), for one process. Each
- * method is one atomic step. Sockets are counted per process as well as per user, and each process holds a lease
- * it renews (`beat`): the counts of a process whose lease ran out are taken away by whichever process `sweep`s
- * first, so a process killed with -9 leaves nobody connected and no socket against the cap for longer than its lease.
+ * method is one atomic step. Sockets are counted per process as well as per user (a user's count is the sum of the
+ * live processes' counts), and each process holds a lease it renews (`beat`), writing its own counts as it does: the
+ * counts of a process whose lease ran out are taken away by whichever process `sweep`s first, so a process killed
+ * with -9 leaves nobody connected and no socket against the cap for longer than its lease.
  */
 export interface SharedPresenceState {
   /** This process's id (a random UUID per start). */
@@ -30,8 +31,11 @@ export interface SharedPresenceState {
   /** Records what the user is shown as. */
   storeShown(userId: string, shown: Presence): Promise<void>;
   /**
-   * Renews this process's lease. When the lease had run out and its counts were taken away (a stalled process),
-   * registers again with `localSockets`, this process's open sockets per user.
+   * Renews this process's lease (registering again when it ran out and another process took its counts away), and
+   * makes this process's count of each user named in `localSockets` what it says, moving the user's total by the
+   * difference: a count that a failed or lost write left wrong is healed here. Users not named are left alone (their
+   * operations may be in flight). A user whose total drops to 0 here is gone since now, with nobody timing the
+   * grace period (the sweep claims it once it ends).
    */
   beat(localSockets: ReadonlyMap<string, number>): Promise<void>;
   /**
@@ -65,7 +69,11 @@ export const DEFAULT_PRESENCE_LEASE_MS = 15_000;
  * user is kept, so new watchers get that very object (rendered once for all of them).
  */
 export class SharedPresenceStore implements PresenceStore {
-  /** This process's open sockets per user, to register again after a lost lease. */
+  /**
+   * This process's counted sockets per user: the truth each beat writes to the shared state. A user stays listed
+   * (at 0) after their last socket here closed until a beat has written that, so a write that failed (or whose
+   * answer was lost) is corrected whichever way it went. Changed only in the user's turn.
+   */
   private readonly localSockets = new Map<string, number>();
   /** Per user, the end of the last operation queued: one user's operations run in order. */
   private readonly queues = new Map<string, Promise<unknown>>();
@@ -91,18 +99,25 @@ export class SharedPresenceStore implements PresenceStore {
     return store;
   }
 
+  /** Counts the socket here only once the shared state has; when that write fails, the next beat undoes whatever of it landed. */
   async connected(userId: string, maxSockets = 0): Promise<PresenceRecord | null> {
-    const stored = await this.inTurn(userId, () => this.state.connect(userId, maxSockets));
-    if (!stored) return null;
-    this.localSockets.set(userId, (this.localSockets.get(userId) ?? 0) + 1);
-    return this.record(userId, stored);
+    const stored = await this.inTurn(userId, async () => {
+      const open = this.localSockets.get(userId) ?? 0;
+      this.localSockets.set(userId, open);
+      const counted = await this.state.connect(userId, maxSockets);
+      if (counted) this.localSockets.set(userId, open + 1);
+      return counted;
+    });
+    return stored && this.record(userId, stored);
   }
 
+  /** Counts the socket off here first: when the shared state's write fails, the next beat makes it. */
   async disconnected(userId: string, at: Date): Promise<PresenceRecord> {
-    const left = (this.localSockets.get(userId) ?? 0) - 1;
-    if (left > 0) this.localSockets.set(userId, left);
-    else this.localSockets.delete(userId);
-    return this.record(userId, await this.inTurn(userId, () => this.state.disconnect(userId, at)));
+    const stored = await this.inTurn(userId, () => {
+      this.localSockets.set(userId, Math.max((this.localSockets.get(userId) ?? 0) - 1, 0));
+      return this.state.disconnect(userId, at);
+    });
+    return this.record(userId, stored);
   }
 
   async setManual(userId: string, manual: ManualStatus | null): Promise<PresenceRecord | undefined> {
@@ -169,18 +184,46 @@ export class SharedPresenceStore implements PresenceStore {
     clearInterval(this.timer);
   }
 
-  /** Renews the lease, then sweeps; one tick at a time (a slow database skips beats instead of piling them up). */
-  private tick(): void {
+  /**
+   * Renews the lease and writes this process's counts, then sweeps, after any heartbeat in progress; the timer
+   * calls it every `heartbeatMs` (tests call it to beat now). Failures are logged, not thrown.
+   */
+  heartbeat(): Promise<void> {
     this.ticking = this.ticking.then(async () => {
       if (this.closed) return;
       try {
-        await this.state.beat(this.localSockets);
+        await this.beat();
         const orphans = await this.state.sweep(this.options.offlineGraceMs);
         if (orphans.length > 0 && !this.closed) this.orphaned?.(orphans);
       } catch (error) {
         this.log.warn({ err: error }, 'presence: could not renew this process\'s lease or sweep lapsed processes');
       }
     });
+    return this.ticking;
+  }
+
+  /** One tick at a time: a slow database skips beats instead of piling them up. */
+  private tick(): void {
+    void this.heartbeat();
+  }
+
+  /**
+   * Writes the counts of the users with no operation in flight here (the others wait for the next beat), holding
+   * their turns meanwhile: an operation of theirs that starts now runs after the write, so the two cannot cross.
+   */
+  private async beat(): Promise<void> {
+    const counts = new Map([...this.localSockets].filter(([userId]) => !this.queues.has(userId)));
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    for (const userId of counts.keys()) this.queues.set(userId, held);
+    try {
+      await this.state.beat(counts);
+      // Written: a user with no socket here need not be listed any more.
+      for (const [userId, open] of counts) if (open === 0 && this.localSockets.get(userId) === 0) this.localSockets.delete(userId);
+    } finally {
+      release();
+      for (const userId of counts.keys()) if (this.queues.get(userId) === held) this.queues.delete(userId);
+    }
   }
 
   /** Runs `operation` after the user's operations queued before it. */

@@ -3,6 +3,7 @@ import type { WebSocket } from 'ws';
 import { SIGNED_OUT, TOKEN_EXPIRED, type Authentication, type Authenticator } from '../auth/authenticator.js';
 import type { CancelTimer, Clock } from '../domain/clock.js';
 import { ForbiddenError, UnauthenticatedError } from '../domain/errors.js';
+import type { SocketCount } from '../domain/presence.service.js';
 
 /** Close code for a socket over its user's socket cap: 1008, policy violation. */
 export const TOO_MANY_SOCKETS_CLOSE_CODE = 1008;
@@ -11,9 +12,11 @@ export const TOO_MANY_SOCKETS_CLOSE_CODE = 1008;
 export interface SocketPresence {
   /**
    * Counts an opened socket of the user unless the user has `maxSockets` open already, across every process that
-   * shares the presence state (0: no cap); false when over, nothing counted.
+   * shares the presence state (0: no cap): `overCap` then, nothing counted. `uncounted`: let in without being
+   * counted (the presence state could not be reached).
    */
-  connected(userId: string, maxSockets: number): Promise<boolean>;
+  connected(userId: string, maxSockets: number): Promise<SocketCount>;
+  /** A socket that `connected` counted closed; never called for one let in uncounted. */
   disconnected(userId: string): void;
 }
 
@@ -23,6 +26,8 @@ export interface SessionState {
   auth: Authentication;
   /** The user whose sockets this one is listed among. */
   userId?: string;
+  /** Whether presence counted this socket: only then is its close reported. */
+  counted?: boolean;
   /** Cancels the timer that closes the socket when its token expires. */
   cancelExpiry?: CancelTimer;
   /** Set while the socket renews its own credentials: sign-outs pass it by, noting that they did. */
@@ -54,14 +59,16 @@ export class SocketSessions {
   async admit(state: SessionState, auth: Authentication): Promise<boolean> {
     if (auth.kind === 'user') {
       const userId = auth.viewer.id;
-      if (!(await this.presence.connected(userId, this.maxSocketsPerUser))) {
+      const count = await this.presence.connected(userId, this.maxSocketsPerUser);
+      if (count === 'overCap') {
         state.socket.close(TOO_MANY_SOCKETS_CLOSE_CODE, `Too many sockets for this user (at most ${this.maxSocketsPerUser})`);
         return false;
       }
       if (state.socket.readyState !== state.socket.OPEN) {
-        this.presence.disconnected(userId); // gone while counted: `end` found no session to end
+        if (count === 'counted') this.presence.disconnected(userId); // gone while counted: `end` found no session to end
         return false;
       }
+      state.counted = count === 'counted';
       let sockets = this.socketsOfUser.get(userId);
       if (!sockets) this.socketsOfUser.set(userId, (sockets = new Set()));
       sockets.add(state);
@@ -157,7 +164,7 @@ export class SocketSessions {
     const sockets = this.socketsOfUser.get(state.userId);
     if (!sockets?.delete(state)) return;
     if (sockets.size === 0) this.socketsOfUser.delete(state.userId);
-    this.presence.disconnected(state.userId);
+    if (state.counted) this.presence.disconnected(state.userId);
   }
 
   /** Closes the socket with 4403 "Token expired" when its token expires; replaces the timer of an earlier token. */

@@ -8,6 +8,12 @@ import type { SocketCount } from '../domain/presence.service.js';
 /** Close code for a socket over its user's socket cap: 1008, policy violation. */
 export const TOO_MANY_SOCKETS_CLOSE_CODE = 1008;
 
+/** An admission in progress (see SocketSessions.beginAdmission). */
+export interface Admission {
+  readonly signOutsBefore: number;
+  end(): void;
+}
+
 /** Told when a user's authenticated sockets open and close (PresenceService), and keeper of the socket cap. */
 export interface SocketPresence {
   /**
@@ -41,6 +47,10 @@ export interface SessionState {
  */
 export class SocketSessions {
   private readonly socketsOfUser = new Map<string, Set<SessionState>>();
+  /** Sign-outs heard so far, and the number of the last one of each user heard while an admission was running. */
+  private signOuts = 0;
+  private readonly lastSignOutOf = new Map<string, number>();
+  private admissions = 0;
 
   constructor(
     private readonly authenticator: Authenticator,
@@ -56,7 +66,7 @@ export class SocketSessions {
    * WS_MAX_SOCKETS_PER_USER open already, counted across every process sharing the presence state; false too when
    * the socket closed while it was being counted.
    */
-  async admit(state: SessionState, auth: Authentication): Promise<boolean> {
+  async admit(state: SessionState, auth: Authentication, admission?: Admission): Promise<boolean> {
     if (auth.kind === 'user') {
       const userId = auth.viewer.id;
       const count = await this.presence.connected(userId, this.maxSocketsPerUser);
@@ -73,6 +83,11 @@ export class SocketSessions {
       if (!sockets) this.socketsOfUser.set(userId, (sockets = new Set()));
       sockets.add(state);
       state.userId = userId;
+      if (admission && (this.lastSignOutOf.get(userId) ?? 0) > admission.signOutsBefore) {
+        // Signed out while this socket was being admitted (its token checked before, the sign-out heard since).
+        state.socket.close(CloseCode.Forbidden, SIGNED_OUT);
+        return false;
+      }
     }
     state.auth = auth;
     this.armExpiry(state);
@@ -89,6 +104,23 @@ export class SocketSessions {
     state.auth = auth;
     this.armExpiry(state);
     return auth.expiresAt;
+  }
+
+  /**
+   * Call before a socket's token is checked, pass the result to `admit`, and call `end()` once admitted or refused:
+   * a sign-out heard in between (a token checked just before it was revoked) then closes the socket.
+   */
+  beginAdmission(): Admission {
+    this.admissions++;
+    let ended = false;
+    return {
+      signOutsBefore: this.signOuts,
+      end: () => {
+        if (ended) return;
+        ended = true;
+        if (--this.admissions === 0) this.lastSignOutOf.clear();
+      },
+    };
   }
 
   /** Users with an authenticated socket here whose token carries a token version (Parley's own tokens). */
@@ -126,6 +158,8 @@ export class SocketSessions {
 
   /** Closes every socket of a user who signed out, but one renewing its credentials (see renewCredentials). */
   signedOut(userId: string): void {
+    this.signOuts++;
+    if (this.admissions > 0) this.lastSignOutOf.set(userId, this.signOuts);
     for (const state of this.socketsOfUser.get(userId) ?? []) {
       if (state.renewal) state.renewal.signedOut = true;
       else state.socket.close(CloseCode.Forbidden, SIGNED_OUT);

@@ -22,7 +22,7 @@ import { createSharedEventSubscribe } from './shared-event-renders.js';
 import type { ClientAddressOf } from './client-address.js';
 import type { OriginPolicy } from './origin-policy.js';
 import { keepSocketsAlive } from './ws-keepalive.js';
-import { SocketSessions, type SessionState } from './ws-sessions.js';
+import { SocketSessions, type Admission, type SessionState } from './ws-sessions.js';
 
 export interface WsTransportOptions {
   httpServer: http.Server;
@@ -131,6 +131,33 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     new GraphQLError(`Too many operations on this socket (at most ${options.maxOperationsPerSocket}): complete some first`, {
       extensions: { code: 'TOO_MANY_OPERATIONS' },
     });
+  /** connection_init: checks the token and admits the socket; false when refused (the socket is closed then). */
+  const connect = async (ctx: Context<ConnectionParams, SocketState>, admission: Admission): Promise<boolean> => {
+    const token = tokenFromConnectionParams(ctx.connectionParams);
+    let auth;
+    try {
+      auth = await withTimeout(options.authenticator.authenticate(token), options.connectTimeoutMs);
+    } catch (error) {
+      if (!isDatabaseUnavailable(error)) throw error; // graphql-ws closes with 4500
+      // The user lookup needs the database: a close stock clients retry, unlike 4500.
+      ctx.extra.socket.close(DATABASE_UNAVAILABLE_CLOSE_CODE, DATABASE_UNAVAILABLE_CLOSE_REASON);
+      return false;
+    }
+    if (auth === 'timed out') {
+      ctx.extra.socket.close(CloseCode.ConnectionInitialisationTimeout, 'Authentication timed out');
+      return false;
+    }
+    if (auth.kind === 'refused') {
+      // Closed here, not by graphql-ws: its close after `false` always says "Forbidden", whatever was wrong.
+      ctx.extra.socket.close(CloseCode.Forbidden, auth.reason);
+      return false;
+    }
+    if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false; // gone while authenticating
+    if (!(await sessions.admit(ctx.extra, auth, admission))) return false; // over the user's socket cap (closed with 1008), or gone
+    ctx.extra.perSubscriberDelivery = !options.production && ctx.connectionParams?.['parleyDelivery'] === 'per-subscriber';
+    ctx.extra.protocol = ctx;
+    return true;
+  };
   const documents = new DocumentCache(options.schema, [...specifiedRules, ...extraValidationRules(options.production)]);
   const { formatError, log, schema, services } = options;
   const roomStreamFields = fieldsWithDirective(schema, 'roomStream');
@@ -140,30 +167,12 @@ export function createWsTransport(options: WsTransportOptions): WsTransport {
     connectionInitWaitTimeout: options.connectionInitTimeoutMs,
     subscribe: createSharedEventSubscribe(schema, documents, options.counters),
     onConnect: async (ctx) => {
-      const token = tokenFromConnectionParams(ctx.connectionParams);
-      let auth;
+      const admission = sessions.beginAdmission();
       try {
-        auth = await withTimeout(options.authenticator.authenticate(token), options.connectTimeoutMs);
-      } catch (error) {
-        if (!isDatabaseUnavailable(error)) throw error; // graphql-ws closes with 4500
-        // The user lookup needs the database: a close stock clients retry, unlike 4500.
-        ctx.extra.socket.close(DATABASE_UNAVAILABLE_CLOSE_CODE, DATABASE_UNAVAILABLE_CLOSE_REASON);
-        return false;
+        return await connect(ctx, admission);
+      } finally {
+        admission.end();
       }
-      if (auth === 'timed out') {
-        ctx.extra.socket.close(CloseCode.ConnectionInitialisationTimeout, 'Authentication timed out');
-        return false;
-      }
-      if (auth.kind === 'refused') {
-        // Closed here, not by graphql-ws: its close after `false` always says "Forbidden", whatever was wrong.
-        ctx.extra.socket.close(CloseCode.Forbidden, auth.reason);
-        return false;
-      }
-      if (ctx.extra.socket.readyState !== ctx.extra.socket.OPEN) return false; // gone while authenticating
-      if (!(await sessions.admit(ctx.extra, auth))) return false; // over the user's socket cap (closed with 1008), or gone
-      ctx.extra.perSubscriberDelivery = !options.production && ctx.connectionParams?.['parleyDelivery'] === 'per-subscriber';
-      ctx.extra.protocol = ctx;
-      return true;
     },
     onSubscribe: (ctx, _id, payload) => {
       if (tooManyOperations(ctx.extra, 0)) return [operationLimitError()]; // this one is already counted

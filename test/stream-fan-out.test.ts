@@ -162,7 +162,7 @@ describe('room fan-out ordering', () => {
         renders++;
         return `${groupKey}:${event.seq}`;
       },
-      writeRendered: (payload) => written.set(name, [...(written.get(name) ?? []), payload]),
+      writeRendered: (payload) => written.set(name, [...(written.get(name) ?? []), String(payload)]),
       end: () => {},
     });
     const log = { readAfter: async () => [] };

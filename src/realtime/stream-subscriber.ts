@@ -14,6 +14,9 @@ export interface Sequenced {
 /** What to do with one event for one subscriber: deliver it, skip it, or end the subscription with the error. */
 export type Decision = 'deliver' | 'skip' | Error;
 
+/** A payload rendered once for a group of subscribers (whatever its sinks' `render` makes and `writeRendered` takes). */
+export type Rendered = string | Uint8Array;
+
 /** Where one subscriber's events go. */
 export interface EventSink<TEvent> {
   /**
@@ -24,10 +27,13 @@ export interface EventSink<TEvent> {
   readonly groupKey?: string | undefined;
   /** Delivers one event on its own (replay, gap fill, or a sink without a group). */
   deliver(event: TEvent): Promise<void> | void;
-  /** Renders an event into the payload the whole group receives (only used when `groupKey` is set). */
-  render?(event: TEvent): Promise<string>;
+  /**
+   * Renders an event into the payload the whole group receives (only used when `groupKey` is set): the same object
+   * goes to every member's `writeRendered`, so a sink may prepare it once for all (encoded bytes, say).
+   */
+  render?(event: TEvent): Promise<Rendered>;
   /** Writes a payload rendered for the group (only used when `groupKey` is set). */
-  writeRendered?(rendered: string): void;
+  writeRendered?(rendered: Rendered): void;
   /** The subscription ended: with an error to report, or without (the client went away). */
   end(error?: unknown): void;
 }

@@ -7,7 +7,8 @@ import type { DeliveredRoomEvent } from '../domain/room-events.js';
 import type { Services } from '../domain/services.js';
 import type { Viewer } from '../domain/viewer.js';
 import type { FanOutCounters } from '../realtime/fan-out-counters.js';
-import type { EventSink } from '../realtime/stream-subscriber.js';
+import type { EventSink, Rendered } from '../realtime/stream-subscriber.js';
+import { sendTextFrame } from './ws-text-frame.js';
 import { createContext } from '../graphql/context.js';
 import type { ErrorFormatter } from '../graphql/errors.js';
 import { formatResult } from '../graphql/format-result.js';
@@ -80,13 +81,14 @@ export function createDirectDelivery(input: DirectDeliveryInput, deps: DirectDel
     JSON.stringify(variables),
     input.viewerDependent ? (viewer?.id ?? '') : '',
   ].join('\u0000');
-  // Byte-for-byte what graphql-ws's stringifyMessage({ id, type: 'next', payload }) produces.
-  const framePrefix = `{"id":${JSON.stringify(input.operationId)},"type":"next","payload":`;
+  // Byte-for-byte what graphql-ws's stringifyMessage({ id, type: 'next', payload }) produces: this subscriber's
+  // prefix, then the payload and the closing brace, encoded once for the whole group.
+  const framePrefix = Buffer.from(`{"id":${JSON.stringify(input.operationId)},"type":"next","payload":`);
   const { socket } = input;
 
   // A field that reads the database while it is unreachable must not turn into an error payload the subscriber is
   // then moved past: retry the render, and when the outage lasts, fail so the transport closes the socket.
-  const render = async (event: DeliveredRoomEvent): Promise<string> => {
+  const render = async (event: DeliveredRoomEvent): Promise<Rendered> => {
     const deadline = Date.now() + RENDER_RETRY_DEADLINE_MS;
     for (let attempt = 0; ; attempt++) {
       const result = await execute({
@@ -98,14 +100,14 @@ export function createDirectDelivery(input: DirectDeliveryInput, deps: DirectDel
         operationName: input.operationName,
       });
       const outage = result.errors?.find((error) => isDatabaseUnavailable(error.originalError));
-      if (!outage) return JSON.stringify(formatResult(result, deps.formatError));
+      if (!outage) return Buffer.from(`${JSON.stringify(formatResult(result, deps.formatError))}}`);
       const wait = RENDER_RETRY_DELAYS_MS[Math.min(attempt, RENDER_RETRY_DELAYS_MS.length - 1)]!;
       if (Date.now() + wait > deadline) throw new RenderUnavailableError(outage.originalError);
       await delay(wait);
     }
   };
 
-  const writeRendered = (payload: string): void => {
+  const writeRendered = (payload: Rendered): void => {
     if (socket.readyState !== socket.OPEN) return;
     if (socket.bufferedAmount > deps.maxBufferedBytes) {
       deps.counters.slowConsumersDropped++;
@@ -115,7 +117,7 @@ export function createDirectDelivery(input: DirectDeliveryInput, deps: DirectDel
       setTimeout(() => socket.terminate(), 1000).unref();
       return;
     }
-    socket.send(framePrefix + payload + '}');
+    sendTextFrame(socket, framePrefix, Buffer.isBuffer(payload) ? payload : Buffer.from(payload));
   };
 
   return {

@@ -40,9 +40,9 @@ export function renderPacedSections(results: PacedResult[], options: PacedReport
       '',
       `Command: \`${options.command}\` (DATABASE_URL pointing at the machine's PostgreSQL; Parley compiled, NODE_ENV=production, one process alone, BUS=off; the bench creates and drops its own database).`,
       `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, Node ${process.version}, loopback only. Servers pinned to core 0 and the load generator to core 1: ${options.pinned ? 'yes' : 'no (taskset unavailable)'}; PostgreSQL unpinned.`,
-      `One room; messages of ~200 bytes sent at a steady rate, each on its schedule whether or not the earlier ones have reached everyone (POST /broadcast for raw ws and Socket.IO, the \`sendMessage\` mutation over HTTP for Parley, whose subscribers run \`messageAdded { id body seq createdAt author { id username } }\` over graphql-ws). Before the window: every subscription live, a second of unmeasured traffic at the same rate, the server quiet (under 5% of a core for 0.5 s). The servers run ${options.kinds.map((k) => LABEL[k]).join(', ')} in rotated order each round (${options.rounds} rounds); every figure is the median over the rounds, and × raw is the ratio of the medians.`,
+      `One room; messages of ~200 bytes sent at a steady rate, each on its schedule whether or not the earlier ones have reached everyone (POST /broadcast for raw ws and Socket.IO, the \`sendMessage\` mutation over HTTP for Parley, whose subscribers run \`messageAdded { id body seq createdAt author { id username } }\` over graphql-ws). Before the window: every subscription live, a second of unmeasured traffic at the same rate, the server quiet (under 5% of a core for 0.5 s). The servers run ${options.kinds.map((k) => LABEL[k]).join(', ')} in rotated order each round (${options.rounds} rounds); every figure is the median over the rounds (with two, their mean), and × raw is the ratio of the medians.`,
       `Clients: ${full}. A full client decodes every message frame as a chat client does (JSON.parse of the frame, the message body taken out) and times it from the send time the body carries; every client, sink or not, reads the message number from the frame's bytes, so lost and duplicated deliveries and the time each message took to reach its last subscriber are counted over all subscribers.`,
-      'CPU: the server process\'s user+system time from /proc/PID/stat from the first send until the last subscriber had the last message, divided by the deliveries; "tail" is its CPU in the second after that window, per delivery of the window (work the window would leave out). Busy: CPU over the window\'s wall time, in shares of a core. Send lag: the latest a send left after its scheduled time (the load generator kept the pace when it is small).',
+      'CPU: the server process\'s user+system time from /proc/PID/stat from the first send until a second after the last subscriber had the last message (so work the server defers counts), divided by the deliveries. Busy: CPU until the last delivery over that wall time, in shares of a core. Send lag: the latest a send left after its scheduled time (the load generator kept the pace when it is small).',
       '',
     ].join('\n'),
   );
@@ -53,8 +53,8 @@ export function renderPacedSections(results: PacedResult[], options: PacedReport
   for (const scenario of options.scenarios) {
     const lines = [pacedHeading(scenario), ''];
     lines.push(
-      '| server | p50 ms | p99 ms | to last p50 ms | to last p99 ms | CPU µs/delivery | × raw | CPU by round | tail µs/delivery | server busy | load generator busy | max send lag ms | lost | duplicated | connect errors | send failures |',
-      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+      '| server | p50 ms | p99 ms | to last p50 ms | to last p99 ms | CPU µs/delivery | × raw | CPU by round | server busy | load generator busy | max send lag ms | lost | duplicated | connect errors | send failures |',
+      '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
     );
     const rawCpu = m('raw-ws', scenario, (r) => r.cpuMicrosPerDelivery);
     for (const kind of options.kinds) {
@@ -63,7 +63,7 @@ export function renderPacedSections(results: PacedResult[], options: PacedReport
       const cpu = m(kind, scenario, (r) => r.cpuMicrosPerDelivery);
       const sum = (pick: (r: PacedResult) => number) => rows.reduce((s, r) => s + pick(r), 0);
       lines.push(
-        `| ${LABEL[kind]} | ${fixed(m(kind, scenario, (r) => r.p50Ms))} | ${fixed(m(kind, scenario, (r) => r.p99Ms))} | ${fixed(m(kind, scenario, (r) => r.lastP50Ms))} | ${fixed(m(kind, scenario, (r) => r.lastP99Ms))} | ${fixed(cpu)} | ${fixed(cpu / rawCpu, 2)} | ${rows.map((r) => fixed(r.cpuMicrosPerDelivery)).join(' / ')} | ${fixed(m(kind, scenario, (r) => r.tailMicrosPerDelivery))} | ${fixed(100 * m(kind, scenario, (r) => r.serverBusy), 0)}% | ${fixed(100 * m(kind, scenario, (r) => r.loadGeneratorBusy), 0)}% | ${fixed(Math.max(...rows.map((r) => r.maxSendLagMs)))} | ${sum((r) => r.lost)} | ${sum((r) => r.duplicated)} | ${sum((r) => r.connectErrors)} | ${sum((r) => r.sendFailures)} |`,
+        `| ${LABEL[kind]} | ${fixed(m(kind, scenario, (r) => r.p50Ms))} | ${fixed(m(kind, scenario, (r) => r.p99Ms))} | ${fixed(m(kind, scenario, (r) => r.lastP50Ms))} | ${fixed(m(kind, scenario, (r) => r.lastP99Ms))} | ${fixed(cpu)} | ${fixed(cpu / rawCpu, 2)} | ${rows.map((r) => fixed(r.cpuMicrosPerDelivery)).join(' / ')} | ${fixed(100 * m(kind, scenario, (r) => r.serverBusy), 0)}% | ${fixed(100 * m(kind, scenario, (r) => r.loadGeneratorBusy), 0)}% | ${fixed(Math.max(...rows.map((r) => r.maxSendLagMs)))} | ${sum((r) => r.lost)} | ${sum((r) => r.duplicated)} | ${sum((r) => r.connectErrors)} | ${sum((r) => r.sendFailures)} |`,
       );
     }
     const executions = of('parley', scenario).find((r) => r.executionsPerEvent !== undefined)?.executionsPerEvent;

@@ -1,5 +1,4 @@
 import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
 import { Authenticator } from './auth/authenticator.js';
 import { ExternalTokenVerifier } from './auth/external-tokens.js';
 import { resolveJwtSecret } from './auth/jwt-secret.js';
@@ -20,7 +19,6 @@ import { MessagesService } from './domain/messages.service.js';
 import { SearchIndexer } from './domain/search-indexer.js';
 import { PresenceService } from './domain/presence.service.js';
 import { RoomMembersService } from './domain/room-members.js';
-import { RateLimits, sweepExpiredRateLimits } from './domain/rate-limits.js';
 import { ReactionsService } from './domain/reactions.service.js';
 import { ReadStateService } from './domain/read-state.service.js';
 import type { DeliveredRoomEvent, RoomEvent, RoomEvents } from './domain/room-events.js';
@@ -34,16 +32,8 @@ import { buildSchema } from './graphql/schema.js';
 import { createLogger, type Logger } from './logger.js';
 import { InProcessStreamEventBus, SerializingStreamEventBus, type StreamEventBus } from './realtime/stream-event-bus.js';
 import { roomStream, SIGNED_OUT_STREAM, userStream } from './realtime/stream-keys.js';
-import { CrossProcessStreamEventBus } from './realtime/bus/cross-process-stream-bus.js';
-import { busTransportFor } from './realtime/bus/bus-transport-for.js';
-import { streamLogs } from './domain/stream-logs.js';
-import type { DataSource } from 'typeorm';
 import { InboxService } from './domain/inbox.service.js';
 import { RoomActivity } from './domain/room-activity.js';
-import { InProcessPresenceStore, type PresenceStore } from './realtime/presence-store.js';
-import { PostgresPresenceState } from './realtime/postgres-presence-state.js';
-import { RedisPresenceState } from './realtime/redis-presence-state.js';
-import { SharedPresenceStore } from './realtime/shared-presence-store.js';
 import type { PresenceChange } from './domain/presence.js';
 import type { FanOutCounters } from './realtime/fan-out-counters.js';
 import { StreamFanOut } from './realtime/stream-fan-out.js';
@@ -57,6 +47,7 @@ import { createMetrics, metricsRoute, observeCommitToSocket, observeSends, timeH
 import { clientAddressOf } from './transport/client-address.js';
 import { OriginPolicy } from './transport/origin-policy.js';
 import { createWsTransport } from './transport/ws.js';
+import { createPresenceStore, createRateLimits, crossProcessBus, type BusEvent } from './shared-state.js';
 
 export interface AppOptions {
   /** Default: a pino logger built from the config. */
@@ -340,78 +331,4 @@ export async function startApp(config: Config, options: AppOptions = {}): Promis
     await unwind();
     throw error;
   }
-}
-
-
-/**
- * The abuse limits: off; in Redis (REDIS_URL) with a connection closed on stop; in PostgreSQL when processes share
- * the database without Redis (BUS on); in this process's memory otherwise.
- */
-function createRateLimits(config: Config, dataSource: DataSource, log: Logger, cleanups: (() => Promise<void>)[]): RateLimits {
-  if (!config.rateLimits) return RateLimits.off();
-  if (config.redisUrl) {
-    const redis = new Redis(config.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-    redis.on('error', (error: Error) => log.warn({ err: error }, 'Redis unavailable: rate limits fall back to this process'));
-    cleanups.push(async () => void redis.disconnect());
-    return RateLimits.create(config.rateLimits, { redis, keyPrefix: config.rateLimitKeyPrefix });
-  }
-  if (config.bus === 'off') return RateLimits.create(config.rateLimits);
-  const pool = (dataSource.driver as unknown as { master: pg.Pool }).master;
-  const stopSweeping = sweepExpiredRateLimits(pool);
-  cleanups.push(async () => stopSweeping());
-  return RateLimits.create(config.rateLimits, { postgres: pool, keyPrefix: config.rateLimitKeyPrefix });
-}
-
-/**
- * Presence and the per-user socket cap: in this process when BUS is off (one process, no extra cost); otherwise
- * shared by every process of the deployment, in Redis when REDIS_URL is set (keys under `<BUS_CHANNEL>:presence:`),
- * else in PostgreSQL, with changes sent over `bus`. The shared state is left by PresenceService.dispose.
- */
-async function createPresenceStore(
-  config: Config,
-  dataSource: DataSource,
-  bus: StreamEventBus<PresenceChange>,
-  log: Logger,
-  cleanups: (() => Promise<void>)[],
-): Promise<PresenceStore> {
-  if (config.bus === 'off') return new InProcessPresenceStore();
-  const options = { offlineGraceMs: config.presenceOfflineGraceMs };
-  if (config.redisUrl) {
-    const redis = new Redis(config.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-    redis.on('error', (error: Error) => log.warn({ err: error }, 'Redis unavailable: presence and the socket cap let sockets in uncounted'));
-    cleanups.push(async () => void redis.disconnect());
-    await redis.connect();
-    return SharedPresenceStore.start(await RedisPresenceState.register(redis, { keyPrefix: config.busChannel }), bus, options, log);
-  }
-  const pool = (dataSource.driver as unknown as { master: pg.Pool }).master;
-  return SharedPresenceStore.start(await PostgresPresenceState.register(pool), bus, options, log);
-}
-
-/** What travels on the bus: room and user events, and the ephemeral control events (sign-outs). */
-type BusEvent = RoomEvent | UserEvent;
-
-/**
- * The bus between the processes of a deployment (BUS): hints over PostgreSQL LISTEN/NOTIFY or Redis pub/sub, healed
- * from the logs. A stream more than REPLAY_LIMIT behind gets the resync its subscribers know from resuming.
- */
-function crossProcessBus(config: Config, databaseUrl: string, dataSource: DataSource, log: Logger, onCheck: () => Promise<void>): CrossProcessStreamEventBus<BusEvent> {
-  const busLog = log.child({ component: 'bus' });
-  const bus: CrossProcessStreamEventBus<BusEvent> = new CrossProcessStreamEventBus<BusEvent>({
-    transport: busTransportFor({ bus: config.bus as 'postgres' | 'redis', channel: config.busChannel, databaseUrl, redisUrl: config.redisUrl }, busLog, (dropped) => {
-      bus.counters.sendFailures += dropped;
-    }),
-    logs: streamLogs(dataSource),
-    log: busLog,
-    checkIntervalMs: config.busCheckIntervalMs,
-    onCheck,
-    replayLimit: config.replayLimit,
-    tooFarBehind: (stream, lastSeq) => {
-      const [kind, id] = stream.split(':') as [string, string];
-      const at = new Date();
-      if (kind === 'room') return { kind: 'RESYNC_REQUIRED', roomId: id, at, lastSeq, skipTo: lastSeq } as unknown as BusEvent;
-      if (kind === 'user') return { kind: 'INBOX_RESYNC_REQUIRED', userId: id, at, lastSeq, skipTo: lastSeq } as unknown as BusEvent;
-      return undefined;
-    },
-  });
-  return bus;
 }

@@ -2,7 +2,7 @@ import type DataLoader from 'dataloader';
 import type { DataSource } from 'typeorm';
 import type { Unsubscribe } from '../realtime/stream-event-bus.js';
 import type { StreamFanOut } from '../realtime/stream-fan-out.js';
-import type { Decision, EventSink, Rendered } from '../realtime/stream-subscriber.js';
+import type { Decision, EventSink } from '../realtime/stream-subscriber.js';
 import { roomStream } from '../realtime/stream-keys.js';
 import { decodeCursor, requireReached } from './cursor.js';
 import { ForbiddenError } from './errors.js';
@@ -109,7 +109,7 @@ function perViewerInDirectRooms(sink: EventSink<DeliveredRoomEvent>, viewer: Vie
     },
     deliver: (event) => sink.deliver(event),
     ...(sink.render ? { render: (event: DeliveredRoomEvent) => sink.render!(event) } : {}),
-    ...(sink.writeRendered ? { writeRendered: (rendered: Rendered) => sink.writeRendered!(rendered) } : {}),
+    writeRendered: sink.writeRendered,
     end: (error) => sink.end(error),
   };
 }

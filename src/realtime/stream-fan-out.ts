@@ -1,6 +1,6 @@
 import { FanOutCounters } from './fan-out-counters.js';
 import type { StreamEventBus, Unsubscribe } from './stream-event-bus.js';
-import { StreamSubscriber, type StreamSubscriberOptions, type Sequenced } from './stream-subscriber.js';
+import { StreamSubscriber, type EventSink, type Grouping, type StreamSubscriberOptions, type Sequenced } from './stream-subscriber.js';
 
 interface Stream<TEvent extends Sequenced> {
   readonly subscribers: Set<StreamSubscriber<TEvent>>;
@@ -82,7 +82,7 @@ export class StreamFanOut<TEvent extends Sequenced> {
           await sink.deliver(event);
         },
         ...(sink.render ? { render: sink.render.bind(sink) } : {}),
-        ...(sink.writeRendered ? { writeRendered: sink.writeRendered.bind(sink) } : {}),
+        writeRendered: sink.writeRendered,
         end: (error) => {
           unsubscribe();
           sink.end(error);
@@ -227,14 +227,14 @@ export class StreamFanOut<TEvent extends Sequenced> {
     const singles: StreamSubscriber<TEvent>[] = [];
     for (const subscriber of stream.subscribers) {
       if (!subscriber.takeLive(event)) continue;
-      const key = subscriber.sink.groupKey;
-      if (key === undefined || !subscriber.sink.render || !subscriber.sink.writeRendered) {
+      const grouping = (subscriber.grouping ??= groupingOf(subscriber.sink));
+      if (grouping === false) {
         singles.push(subscriber);
         continue;
       }
-      const group = groups.get(key);
+      const group = groups.get(grouping.key);
       if (group) group.push(subscriber);
-      else groups.set(key, [subscriber]);
+      else groups.set(grouping.key, [subscriber]);
     }
     for (const subscriber of singles) {
       try {
@@ -262,8 +262,15 @@ export class StreamFanOut<TEvent extends Sequenced> {
       for (const member of members) {
         if (member.state === 'ended') continue;
         this.counters.groupedDeliveries++;
-        member.sink.writeRendered!(payload);
+        (member.grouping as Grouping).write(payload);
       }
     }
   }
+}
+
+/** A sink's group, read once (its first live event): false when its events go through `deliver` one by one. */
+function groupingOf<TEvent>(sink: EventSink<TEvent>): Grouping | false {
+  const key = sink.groupKey;
+  if (key === undefined || !sink.render || !sink.writeRendered) return false;
+  return { key, write: sink.writeRendered };
 }

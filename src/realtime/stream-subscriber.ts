@@ -22,7 +22,8 @@ export interface EventSink<TEvent> {
   /**
    * Subscribers with the same key receive byte-identical payloads for an event, so the fan-out renders each event
    * once per key (with any member's `render`) and hands the result to every member's `writeRendered`. Undefined:
-   * every event goes through `deliver`. Read for every event the fan-out delivers live (never before `start`).
+   * every event goes through `deliver`. Read once, when the fan-out first delivers an event live (never before
+   * `start`), and kept for the subscription.
    */
   readonly groupKey?: string | undefined;
   /** Delivers one event on its own (replay, gap fill, or a sink without a group). */
@@ -32,10 +33,16 @@ export interface EventSink<TEvent> {
    * goes to every member's `writeRendered`, so a sink may prepare it once for all (encoded bytes, say).
    */
   render?(event: TEvent): Promise<Rendered>;
-  /** Writes a payload rendered for the group (only used when `groupKey` is set). */
-  writeRendered?(rendered: Rendered): void;
+  /** Writes a payload rendered for the group (only used when `groupKey` is set; called without `this`). */
+  writeRendered?: ((rendered: Rendered) => void) | undefined;
   /** The subscription ended: with an error to report, or without (the client went away). */
   end(error?: unknown): void;
+}
+
+/** The group a live subscriber's events are rendered for, and its write, as the fan-out keeps them. */
+export interface Grouping {
+  readonly key: string;
+  readonly write: (rendered: Rendered) => void;
 }
 
 /** Reads a stream's log (a room's events, a user's own events). */
@@ -75,6 +82,8 @@ export class StreamSubscriber<TEvent extends Sequenced> {
   state: State = 'starting';
   /** Seq of the last persisted event handled (delivered or skipped). */
   lastSeq = 0;
+  /** The fan-out's: this subscriber's group once it has been delivered an event live (false: none). */
+  grouping: Grouping | false | undefined = undefined;
   private readonly pending: TEvent[] = [];
 
   constructor(readonly options: StreamSubscriberOptions<TEvent>) {}

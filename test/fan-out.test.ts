@@ -135,6 +135,23 @@ describe('grouped fan-out', () => {
     assert.equal(server.stats().counters.groupRenders - groupRendersBefore, 2 * 6 + 4 * 5);
   });
 
+  it('frames operation ids with quotes and characters beyond ASCII byte-for-byte as graphql-ws does', async () => {
+    const room = await roomWithMembers(alice, [bob]);
+    const start = (await alice.http.data(SendMessageDocument, { roomId: room.id, body: 'start' })).sendMessage;
+    const query = 'subscription ($roomId: ID!, $after: String) { messageAdded(roomId: $roomId, after: $after) { seq body } }';
+    const ids = ['ü→"🎉"\\', 'plain-id'];
+    const grouped = await open(bob);
+    const plain = await open(bob, { parleyDelivery: 'per-subscriber' });
+    for (const ws of [grouped, plain]) for (const id of ids) ws.subscribe(id, query, { roomId: room.id, after: start.cursor });
+    await alice.http.data(SendMessageDocument, { roomId: room.id, body: 'héllo 👋' });
+    for (const id of ids) {
+      const [g, p] = [await grouped.queue(id).take(5000, `${id} grouped`), await plain.queue(id).take(5000, `${id} plain`)];
+      assert.equal(g, p);
+      assert.equal((JSON.parse(g) as { id: string }).id, id);
+      assert.match(g, /"body":"héllo 👋"/);
+    }
+  });
+
   it('answers refusals, completes and duplicate ids on the grouped path exactly as graphql-ws does', async () => {
     const hidden = await roomWithMembers(alice, []);
     const query = 'subscription ($roomId: ID!) { messageAdded(roomId: $roomId) { body } }';

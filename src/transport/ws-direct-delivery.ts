@@ -83,7 +83,8 @@ export function createDirectDelivery(input: DirectDeliveryInput, deps: DirectDel
   ].join('\u0000');
   // Byte-for-byte what graphql-ws's stringifyMessage({ id, type: 'next', payload }) produces: this subscriber's
   // prefix, then the payload and the closing brace, encoded once for the whole group.
-  const framePrefix = Buffer.from(`{"id":${JSON.stringify(input.operationId)},"type":"next","payload":`);
+  const framePrefix = `{"id":${JSON.stringify(input.operationId)},"type":"next","payload":`;
+  const framePrefixBytes = Buffer.byteLength(framePrefix);
   const { socket } = input;
 
   // A field that reads the database while it is unreachable must not turn into an error payload the subscriber is
@@ -117,7 +118,7 @@ export function createDirectDelivery(input: DirectDeliveryInput, deps: DirectDel
       setTimeout(() => socket.terminate(), 1000).unref();
       return;
     }
-    sendTextFrame(socket, framePrefix, Buffer.isBuffer(payload) ? payload : Buffer.from(payload));
+    sendTextFrame(socket, framePrefix, framePrefixBytes, Buffer.isBuffer(payload) ? payload : Buffer.from(payload));
   };
 
   return {

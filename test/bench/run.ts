@@ -13,7 +13,8 @@
 // picking scenarios by subscribers, `--servers=`, `--rounds=N` (default 2), `--client-mix=all|sample` (default all:
 // every subscriber decodes every message), and `--cpu-prof[=label]`, which adds a profiled round of the 5,000
 // scenario per server and a section titled with the label, e.g. `--cpu-prof=before`); `--paced-only --write`
-// replaces only the paced sections it produced.
+// replaces only the paced sections it produced. BENCH_SERVER_FLAGS adds node/V8 flags to every server under test
+// alike (e.g. BENCH_SERVER_FLAGS=--trace-gc).
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { withKeptSections, withSection } from './report-sections.js';

@@ -30,7 +30,8 @@ export async function startBenchServer(kind: ServerKind, env: NodeJS.ProcessEnv,
   const entry = path.join(import.meta.dirname, '../../dist/test/bench/servers', `${kind}.js`);
   const child: ChildProcess = fork(entry, [], {
     env: { ...process.env, ...env },
-    execArgv: ['--expose-gc', '--max-old-space-size=4096'],
+    // BENCH_SERVER_FLAGS: more node/V8 flags for every server under test alike (e.g. young-generation sizing).
+    execArgv: ['--expose-gc', '--max-old-space-size=4096', ...(process.env['BENCH_SERVER_FLAGS']?.split(' ').filter(Boolean) ?? [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const port = await new Promise<number>((resolve, reject) => {
